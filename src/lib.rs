@@ -1,0 +1,41 @@
+//! An HTTP library with the public API of hyper 1.12, whose HTTP/1 connections close only after
+//! every byte they have encoded was accepted by the transport.
+//!
+//! The modules mirror hyper's: [`body`], [`rt`], [`service`], [`upgrade`], [`ext`], and behind
+//! the `server` / `client` features the connection builders in `server::conn` and
+//! `client::conn`. Protocols are enabled with the `http1` (and `http2`) features; `full`
+//! enables everything.
+//!
+//! # What differs from upstream hyper
+//!
+//! On an HTTP/1 connection, the decision to close (shut the transport down, complete the
+//! connection future, hand the transport back or to an upgrade) is taken in one place, the
+//! connection's output buffer, and only once that buffer is empty. See `UPSTREAM.md` in the
+//! repository for every behavioural difference and the tests that pin them.
+#![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[doc(hidden)]
+pub use http;
+
+#[doc(no_inline)]
+pub use http::{header, HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+
+pub use crate::error::{Error, Result};
+
+#[macro_use]
+mod trace;
+
+pub mod body;
+mod error;
+pub mod ext;
+pub mod rt;
+pub mod service;
+pub mod upgrade;
+
+#[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
+mod proto;
+
+#[cfg(feature = "server")]
+pub mod server;

@@ -1,0 +1,68 @@
+//! The `Date` header value, rendered once per second per thread.
+//!
+//! Formatting an IMF-fixdate costs far more than copying 29 bytes, and a server sends one per
+//! response, so each thread keeps the rendering of the current second and refreshes it when
+//! the connection task polls ([`refresh`]).
+use std::cell::RefCell;
+use std::time::{Duration, SystemTime};
+
+/// Length of an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) const LEN: usize = 29;
+
+struct Rendered {
+    text: [u8; LEN],
+    /// The rendering is valid until this instant.
+    valid_until: SystemTime,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Rendered> = RefCell::new(render(SystemTime::now()));
+}
+
+fn render(now: SystemTime) -> Rendered {
+    let mut text = [0u8; LEN];
+    let formatted = httpdate::fmt_http_date(now);
+    let bytes = formatted.as_bytes();
+    let n = bytes.len().min(LEN);
+    text[..n].copy_from_slice(&bytes[..n]);
+    let since_epoch = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let to_next_second = Duration::from_secs(1) - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
+    Rendered {
+        text,
+        valid_until: now + to_next_second,
+    }
+}
+
+/// Re-renders the value if the second it shows has passed.
+pub(crate) fn refresh() {
+    let now = SystemTime::now();
+    CURRENT.with(|cell| {
+        let stale = cell.borrow().valid_until <= now;
+        if stale {
+            *cell.borrow_mut() = render(now);
+        }
+    });
+}
+
+/// Appends the current value (as of the last [`refresh`]).
+pub(crate) fn append_to(dst: &mut bytes::BytesMut) {
+    CURRENT.with(|cell| dst.extend_from_slice(&cell.borrow().text));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_an_imf_fixdate_that_parses_back_to_the_same_second() {
+        refresh();
+        let mut buf = bytes::BytesMut::new();
+        append_to(&mut buf);
+        assert_eq!(buf.len(), LEN);
+        let text = std::str::from_utf8(&buf).unwrap();
+        assert!(text.ends_with(" GMT"), "{text}");
+        let parsed = httpdate::parse_http_date(text).unwrap();
+        let age = SystemTime::now().duration_since(parsed).unwrap_or_default();
+        assert!(age < Duration::from_secs(3), "{text} is stale");
+    }
+}

@@ -1,0 +1,77 @@
+//! Reading the few header values that steer HTTP/1 framing and connection reuse.
+//!
+//! All of them are comma-separated token lists compared case-insensitively; a value that is
+//! not visible ASCII never matches anything.
+use http::header::HeaderValue;
+
+/// Whether a comma-separated list contains `token` (case-insensitive).
+pub(crate) fn list_contains(value: &HeaderValue, token: &str) -> bool {
+    value.to_str().map_or(false, |list| {
+        list.split(',')
+            .any(|item| item.trim().eq_ignore_ascii_case(token))
+    })
+}
+
+/// `Connection: close` (possibly among other options).
+pub(crate) fn says_close(value: &HeaderValue) -> bool {
+    list_contains(value, "close")
+}
+
+/// `Connection: keep-alive` (possibly among other options).
+pub(crate) fn says_keep_alive(value: &HeaderValue) -> bool {
+    list_contains(value, "keep-alive")
+}
+
+/// Whether the last coding in a `Transfer-Encoding` value is `chunked`.
+pub(crate) fn ends_with_chunked(value: &HeaderValue) -> bool {
+    value.to_str().map_or(false, |list| {
+        list.rsplit(',')
+            .next()
+            .map_or(false, |last| last.trim().eq_ignore_ascii_case("chunked"))
+    })
+}
+
+/// A `Content-Length` value: one or more ASCII digits, nothing else, no overflow.
+pub(crate) fn parse_content_length(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() {
+        return None;
+    }
+    bytes.iter().try_fold(0u64, |acc, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        acc.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_case_insensitively_inside_lists() {
+        let v = HeaderValue::from_static("Upgrade, CLOSE");
+        assert!(says_close(&v));
+        assert!(!says_keep_alive(&v));
+        assert!(says_keep_alive(&HeaderValue::from_static(" keep-alive ")));
+        assert!(!says_close(&HeaderValue::from_static("closed")));
+    }
+
+    #[test]
+    fn chunked_must_be_the_final_coding() {
+        assert!(ends_with_chunked(&HeaderValue::from_static("gzip, chunked")));
+        assert!(ends_with_chunked(&HeaderValue::from_static("Chunked")));
+        assert!(!ends_with_chunked(&HeaderValue::from_static("chunked, gzip")));
+        assert!(!ends_with_chunked(&HeaderValue::from_static("")));
+    }
+
+    #[test]
+    fn content_length_is_digits_only_without_overflow() {
+        assert_eq!(parse_content_length(b"0"), Some(0));
+        assert_eq!(parse_content_length(b"0042"), Some(42));
+        assert_eq!(parse_content_length(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_content_length(b"18446744073709551616"), None);
+        assert_eq!(parse_content_length(b""), None);
+        assert_eq!(parse_content_length(b"+1"), None);
+        assert_eq!(parse_content_length(b"1 "), None);
+        assert_eq!(parse_content_length(b"1,1"), None);
+    }
+}

@@ -1,0 +1,25 @@
+//! HTTP/1.x: the sans-IO pieces (head parsing and encoding, body framing, the output buffer)
+//! and the connection drivers built on them.
+//!
+//! - [`request_head`], [`response_head`]: message heads, pure functions over buffers.
+//! - [`body_decoder`], [`body_encoder`]: body framing, also free of IO.
+//! - [`out_buf`]: the single buffer of bytes encoded and not yet written.
+//! - [`transport`]: the IO object with its buffers; the only place that writes, shuts down or
+//!   releases the IO, and only after draining.
+//! - [`server`]: the server connection.
+
+pub(crate) mod body_decoder;
+pub(crate) mod body_encoder;
+pub(crate) mod date;
+pub(crate) mod header_values;
+pub(crate) mod out_buf;
+pub(crate) mod request_head;
+pub(crate) mod response_head;
+#[cfg(feature = "server")]
+pub(crate) mod server;
+pub(crate) mod transport;
+
+/// The smallest `max_buf_size` a connection accepts: one initial read must fit.
+pub(crate) const MINIMUM_MAX_BUFFER_SIZE: usize = 8192;
+/// Default limit for buffered input (an incomplete head) and output.
+pub(crate) const DEFAULT_MAX_BUFFER_SIZE: usize = 8192 + 4096 * 100;

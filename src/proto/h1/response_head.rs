@@ -1,0 +1,457 @@
+//! Encoding a server's response head, and choosing how its body is framed.
+//!
+//! The bytes produced here are meant to equal upstream hyper 1.12's for every response it
+//! encodes correctly (header order, casing, which framing header is added, where `date` goes),
+//! so that switching to this crate changes nothing on the wire. Where upstream would panic or
+//! corrupt a header, this module returns an error or writes the correct bytes instead; those
+//! cases are listed in `UPSTREAM.md`.
+use bytes::BytesMut;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Extensions, Method, StatusCode, Version};
+
+use super::body_encoder::BodyEncoder;
+use super::date;
+use super::header_values::{ends_with_chunked, parse_content_length, says_close, says_keep_alive};
+use crate::error::{Error, User};
+use crate::ext::HeaderCaseMap;
+
+/// What the response's body will look like, as far as framing is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodySize {
+    /// The body is known to be empty.
+    Empty,
+    /// The body reports an exact size.
+    Known(u64),
+    Unknown,
+}
+
+/// The parts of a response that end up in its head.
+pub(crate) struct ResponseHead {
+    pub(crate) status: StatusCode,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+    pub(crate) extensions: Extensions,
+}
+
+/// Connection facts the encoding depends on.
+pub(crate) struct EncodeContext<'a> {
+    pub(crate) request_method: Option<&'a Method>,
+    /// Whether the connection still intends to serve another request after this one.
+    pub(crate) keep_alive: bool,
+    pub(crate) title_case: bool,
+    pub(crate) date_header: bool,
+}
+
+/// The result of encoding a head.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    pub(crate) body: BodyEncoder,
+    /// The connection must close once this response is written.
+    pub(crate) closes: bool,
+    /// The head written is not the one the application asked for; report this once the
+    /// connection ends.
+    pub(crate) replaced_because: Option<Error>,
+}
+
+/// Aligns the response with what an older peer understands, as hyper does: an HTTP/1.0 peer
+/// gets an HTTP/1.0 response that keeps the connection only if it says `keep-alive`, and an
+/// HTTP/1.1 peer of a connection that will close is told `connection: close`.
+///
+/// Returns whether the connection may stay open after this response.
+pub(crate) fn adjust_for_peer(head: &mut ResponseHead, peer: Version, mut keep_alive: bool) -> bool {
+    if peer == Version::HTTP_10 {
+        let has_keep_alive = head
+            .headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .any(says_keep_alive);
+        if !has_keep_alive {
+            if head.version == Version::HTTP_10 {
+                keep_alive = false;
+            } else if head.version == Version::HTTP_11 && keep_alive {
+                head.headers
+                    .append(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+            }
+        }
+        head.version = Version::HTTP_10;
+    } else if peer == Version::HTTP_11 && !keep_alive {
+        let has_close = head.headers.get_all(header::CONNECTION).iter().any(says_close);
+        if !has_close {
+            head.headers
+                .append(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+    }
+    keep_alive
+}
+
+/// Statuses and methods after which a response carries no body at all.
+fn may_have_body(method: Option<&Method>, status: StatusCode) -> bool {
+    let connect_ok = method == Some(&Method::CONNECT) && status.is_success();
+    !(method == Some(&Method::HEAD)
+        || connect_ok
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// Statuses and methods whose responses may announce a `content-length`.
+fn may_have_length(method: Option<&Method>, status: StatusCode) -> bool {
+    let connect_ok = method == Some(&Method::CONNECT) && status.is_success();
+    !(connect_ok
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// Encodes `head` into `dst` and returns how its body must be framed.
+///
+/// On `Err`, whatever was appended to `dst` must be discarded (the caller's
+/// `OutBuf::encode_flat` does that).
+pub(crate) fn encode(
+    head: &mut ResponseHead,
+    size: BodySize,
+    cx: &EncodeContext<'_>,
+    dst: &mut BytesMut,
+) -> Result<Encoded, Error> {
+    let method = cx.request_method;
+    let mut size = size;
+    let mut replaced_because = None;
+    let mut closes = !cx.keep_alive;
+    let mut length_fixed = false;
+
+    if head.status == StatusCode::SWITCHING_PROTOCOLS {
+        closes = true;
+    } else if method == Some(&Method::CONNECT) && head.status.is_success() {
+        // A tunnel's response never announces a body length.
+        length_fixed = true;
+        closes = true;
+    } else if head.status.is_informational() {
+        // A service answers once; an interim response would leave the request unanswered,
+        // so the peer gets a 500 and the application an error.
+        *head = ResponseHead {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            version: Version::HTTP_11,
+            headers: HeaderMap::new(),
+            extensions: Extensions::new(),
+        };
+        size = BodySize::Empty;
+        closes = true;
+        replaced_because = Some(Error::new_user(User::UnsupportedStatusCode));
+    }
+
+    write_status_line(head, dst);
+
+    let case_map = head.extensions.get::<HeaderCaseMap>();
+    let mut names = NameWriter {
+        case_map,
+        title_case: cx.title_case,
+        group: None,
+        index: 0,
+    };
+    let mut state = HeaderState {
+        length_fixed,
+        open: Open::None,
+        framing: None,
+        wrote_date: false,
+        first_length: None,
+        te_add_chunked: false,
+        closes,
+        trailer_names: None,
+    };
+
+    let chunk_ok = head.version != Version::HTTP_10 && may_have_body(method, head.status);
+    let mut previous: Option<&HeaderName> = None;
+    for (name, value) in head.headers.iter() {
+        let new_group = previous != Some(name);
+        if new_group {
+            state.close_line(dst);
+        }
+        previous = Some(name);
+        match *name {
+            header::CONTENT_LENGTH => {
+                if state.length_fixed && state.open != Open::ContentLength {
+                    return Err(Error::new_user(User::UnexpectedHeader));
+                }
+                match size {
+                    BodySize::Known(n) => {
+                        if state.open == Open::ContentLength {
+                            continue;
+                        }
+                        let declared = parse_content_length(value.as_bytes());
+                        if method != Some(&Method::HEAD) && declared != Some(n) {
+                            // The body and the header disagree: either the peer waits for
+                            // bytes that never come, or reads body bytes as the next message.
+                            return Err(Error::new_user(User::UnexpectedHeader));
+                        }
+                        state.framing = Some(BodyEncoder::Length(n));
+                        names.write(dst, name);
+                        dst.extend_from_slice(b": ");
+                        dst.extend_from_slice(value.as_bytes());
+                        state.length_fixed = true;
+                        state.open = Open::ContentLength;
+                    }
+                    BodySize::Unknown => {
+                        let n = parse_content_length(value.as_bytes())
+                            .ok_or_else(|| Error::new_user(User::UnexpectedHeader))?;
+                        if state.open == Open::ContentLength {
+                            if state.first_length != Some(n) {
+                                return Err(Error::new_user(User::UnexpectedHeader));
+                            }
+                            continue;
+                        }
+                        state.framing = Some(BodyEncoder::Length(n));
+                        state.first_length = Some(n);
+                        names.write(dst, name);
+                        dst.extend_from_slice(b": ");
+                        dst.extend_from_slice(value.as_bytes());
+                        state.length_fixed = true;
+                        state.open = Open::ContentLength;
+                    }
+                    BodySize::Empty => {
+                        if method != Some(&Method::HEAD) {
+                            // No body: the implicit `content-length: 0` below says so.
+                            continue;
+                        }
+                        // A HEAD response may describe the body a GET would get.
+                        state.length_fixed = true;
+                        write_plain(&mut names, dst, name, value);
+                    }
+                }
+            }
+            header::TRANSFER_ENCODING => {
+                if state.length_fixed && state.open != Open::TransferEncoding {
+                    return Err(Error::new_user(User::UnexpectedHeader));
+                }
+                if !chunk_ok {
+                    continue;
+                }
+                state.length_fixed = true;
+                let needs_chunked = !ends_with_chunked(value);
+                if state.open == Open::TransferEncoding {
+                    dst.extend_from_slice(b", ");
+                } else {
+                    state.framing = Some(BodyEncoder::Chunked {
+                        trailer_names: None,
+                    });
+                    names.write(dst, name);
+                    dst.extend_from_slice(b": ");
+                }
+                dst.extend_from_slice(value.as_bytes());
+                state.open = Open::TransferEncoding;
+                state.te_add_chunked = needs_chunked;
+            }
+            header::CONNECTION => {
+                if says_close(value) {
+                    state.closes = true;
+                }
+                state.append_to_line(&mut names, dst, name, value, Open::Connection);
+            }
+            header::TRAILER => {
+                if !chunk_ok {
+                    continue;
+                }
+                state.append_to_line(&mut names, dst, name, value, Open::Trailer);
+                if let Ok(list) = value.to_str() {
+                    let announced = state.trailer_names.get_or_insert_with(Vec::new);
+                    announced.extend(
+                        list.split(',')
+                            .filter_map(|item| HeaderName::from_bytes(item.trim().as_bytes()).ok()),
+                    );
+                }
+            }
+            header::DATE => {
+                state.wrote_date = true;
+                write_plain(&mut names, dst, name, value);
+            }
+            _ => write_plain(&mut names, dst, name, value),
+        }
+    }
+    state.close_line(dst);
+
+    let mut framing = match state.framing.take() {
+        Some(framing) if state.length_fixed => framing,
+        _ if state.length_fixed => BodyEncoder::Length(0),
+        _ => match size {
+            BodySize::Unknown if chunk_ok => {
+                names.write(dst, &header::TRANSFER_ENCODING);
+                dst.extend_from_slice(b": chunked\r\n");
+                BodyEncoder::Chunked {
+                    trailer_names: None,
+                }
+            }
+            BodySize::Unknown => BodyEncoder::UntilClose,
+            BodySize::Empty | BodySize::Known(0) => {
+                if may_have_length(method, head.status) && method != Some(&Method::HEAD) {
+                    names.write(dst, &header::CONTENT_LENGTH);
+                    dst.extend_from_slice(b": 0\r\n");
+                }
+                BodyEncoder::Length(0)
+            }
+            BodySize::Known(n) => {
+                if may_have_length(method, head.status) {
+                    names.write(dst, &header::CONTENT_LENGTH);
+                    dst.extend_from_slice(b": ");
+                    dst.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                    dst.extend_from_slice(b"\r\n");
+                    BodyEncoder::Length(n)
+                } else {
+                    BodyEncoder::Length(0)
+                }
+            }
+        },
+    };
+
+    if !may_have_body(method, head.status) {
+        framing = BodyEncoder::Length(0);
+    }
+
+    if !state.wrote_date && cx.date_header {
+        names.write(dst, &header::DATE);
+        dst.extend_from_slice(b": ");
+        date::append_to(dst);
+        dst.extend_from_slice(b"\r\n");
+    }
+    dst.extend_from_slice(b"\r\n");
+
+    if let (BodyEncoder::Chunked { trailer_names }, Some(announced)) =
+        (&mut framing, state.trailer_names.take())
+    {
+        *trailer_names = Some(announced);
+    }
+
+    Ok(Encoded {
+        body: framing,
+        closes: state.closes,
+        replaced_because,
+    })
+}
+
+fn write_status_line(head: &ResponseHead, dst: &mut BytesMut) {
+    let reason = head.extensions.get::<crate::ext::ReasonPhrase>();
+    // HTTP/2 and anything else an application may have set is sent as HTTP/1.1: that is
+    // what this connection speaks.
+    let version: &[u8] = if head.version == Version::HTTP_10 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    };
+    dst.extend_from_slice(version);
+    dst.extend_from_slice(head.status.as_str().as_bytes());
+    dst.extend_from_slice(b" ");
+    match reason {
+        Some(custom) => dst.extend_from_slice(custom.as_bytes()),
+        None => dst.extend_from_slice(
+            head.status
+                .canonical_reason()
+                .unwrap_or("<none>")
+                .as_bytes(),
+        ),
+    }
+    dst.extend_from_slice(b"\r\n");
+}
+
+fn write_plain(names: &mut NameWriter<'_>, dst: &mut BytesMut, name: &HeaderName, value: &HeaderValue) {
+    names.write(dst, name);
+    dst.extend_from_slice(b": ");
+    dst.extend_from_slice(value.as_bytes());
+    dst.extend_from_slice(b"\r\n");
+}
+
+/// A framing or list header whose values are joined on one line, which is still open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Open {
+    None,
+    ContentLength,
+    TransferEncoding,
+    Connection,
+    Trailer,
+}
+
+struct HeaderState {
+    /// A `content-length` or `transfer-encoding` was written (or must not be).
+    length_fixed: bool,
+    open: Open,
+    framing: Option<BodyEncoder>,
+    wrote_date: bool,
+    first_length: Option<u64>,
+    /// The last transfer coding written is not `chunked`, so the line must end with it.
+    te_add_chunked: bool,
+    closes: bool,
+    trailer_names: Option<Vec<HeaderName>>,
+}
+
+impl HeaderState {
+    fn append_to_line(
+        &mut self,
+        names: &mut NameWriter<'_>,
+        dst: &mut BytesMut,
+        name: &HeaderName,
+        value: &HeaderValue,
+        line: Open,
+    ) {
+        if self.open == line {
+            dst.extend_from_slice(b", ");
+        } else {
+            names.write(dst, name);
+            dst.extend_from_slice(b": ");
+            self.open = line;
+        }
+        dst.extend_from_slice(value.as_bytes());
+    }
+
+    fn close_line(&mut self, dst: &mut BytesMut) {
+        match self.open {
+            Open::None => return,
+            Open::TransferEncoding if self.te_add_chunked => {
+                dst.extend_from_slice(b", chunked\r\n")
+            }
+            _ => dst.extend_from_slice(b"\r\n"),
+        }
+        self.open = Open::None;
+        self.te_add_chunked = false;
+    }
+}
+
+/// Writes header names in the casing the connection was asked for: the original spelling
+/// recorded in a [`HeaderCaseMap`] (one spelling per value, in order), else title case if
+/// enabled, else the lowercase form `http` stores.
+struct NameWriter<'a> {
+    case_map: Option<&'a HeaderCaseMap>,
+    title_case: bool,
+    /// The name whose values are being written, and how many of them were written.
+    group: Option<HeaderName>,
+    index: usize,
+}
+
+impl NameWriter<'_> {
+    fn write(&mut self, dst: &mut BytesMut, name: &HeaderName) {
+        if let Some(map) = self.case_map {
+            if self.group.as_ref() != Some(name) {
+                self.group = Some(name.clone());
+                self.index = 0;
+            }
+            let original = map.get_all(name).nth(self.index);
+            self.index += 1;
+            if let Some(original) = original {
+                dst.extend_from_slice(original);
+                return;
+            }
+        }
+        if self.title_case {
+            write_title_case(dst, name.as_str().as_bytes());
+        } else {
+            dst.extend_from_slice(name.as_str().as_bytes());
+        }
+    }
+}
+
+/// `content-type` becomes `Content-Type`: the first letter and each one after a `-` are
+/// upper-cased.
+pub(crate) fn write_title_case(dst: &mut BytesMut, name: &[u8]) {
+    dst.reserve(name.len());
+    let mut upper_next = true;
+    for &b in name {
+        dst.extend_from_slice(&[if upper_next { b.to_ascii_uppercase() } else { b }]);
+        upper_next = b == b'-';
+    }
+}

@@ -1,0 +1,200 @@
+//! The transport of an HTTP/1 connection together with its read and output buffers.
+//!
+//! # The close invariant
+//!
+//! This module owns the IO object, and it is the only code that writes to it, flushes it,
+//! shuts it down or gives it away. Each of the last three needs a [`Drained`] token, and the
+//! only way to get one is [`Transport::poll_drain`], which completes once every byte in the
+//! output buffer was accepted by the transport and the transport's own flush completed. So
+//! whatever path a connection takes to its end (a finished exchange, `Connection: close`, a
+//! graceful shutdown, an error after a response was started, an upgrade), it cannot shut the
+//! transport down, complete, or hand the transport back while bytes it encoded are unwritten.
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::out_buf::{OutBuf, WriteMode};
+use crate::rt::{Read, ReadBuf, Write};
+
+/// Smallest read attempted, and the initial one.
+const MIN_READ: usize = 8 * 1024;
+
+/// Proof that the output buffer was empty and the transport flushed.
+///
+/// Only [`Transport::poll_drain`] creates one. It is consumed by the operations that end the
+/// transport's use by this connection.
+#[must_use = "a drain proof is needed to shut down or release the transport"]
+#[derive(Debug)]
+pub(crate) struct Drained {
+    _private: (),
+}
+
+pub(crate) struct Transport<I, B> {
+    io: I,
+    read_buf: BytesMut,
+    /// Size of the next read; grows while reads fill it, shrinks when they stop.
+    next_read: usize,
+    max_read: usize,
+    read_eof: bool,
+    out: OutBuf<B>,
+    /// Bytes were written since the transport was last flushed.
+    needs_flush: bool,
+}
+
+impl<I, B> Transport<I, B>
+where
+    I: Read + Write + Unpin,
+    B: bytes::Buf,
+{
+    pub(crate) fn new(io: I, mode: Option<WriteMode>, max_buf: usize) -> Self {
+        let mode = mode.unwrap_or(if io.is_write_vectored() {
+            WriteMode::Queue
+        } else {
+            WriteMode::Flatten
+        });
+        Transport {
+            io,
+            read_buf: BytesMut::new(),
+            next_read: MIN_READ,
+            max_read: max_buf.max(MIN_READ),
+            read_eof: false,
+            out: OutBuf::new(mode, max_buf),
+            needs_flush: false,
+        }
+    }
+
+    pub(crate) fn read_buf(&mut self) -> &mut BytesMut {
+        &mut self.read_buf
+    }
+
+    pub(crate) fn read_buf_is_empty(&self) -> bool {
+        self.read_buf.is_empty()
+    }
+
+    /// Whether the peer closed its side: nothing follows the read buffer's contents.
+    pub(crate) fn read_eof(&self) -> bool {
+        self.read_eof
+    }
+
+    pub(crate) fn out(&mut self) -> &mut OutBuf<B> {
+        &mut self.out
+    }
+
+    pub(crate) fn owed(&self) -> usize {
+        self.out.owed()
+    }
+
+    /// Reads once from the transport into the read buffer, appending at most `limit` bytes
+    /// (when given). Returns the number of bytes read; 0 means EOF, after which it keeps
+    /// returning 0 without reading.
+    pub(crate) fn poll_read_more(
+        &mut self,
+        cx: &mut Context<'_>,
+        limit: Option<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if self.read_eof {
+            return Poll::Ready(Ok(0));
+        }
+        let want = limit.map_or(self.next_read, |l| l.min(self.next_read)).max(1);
+        self.read_buf.reserve(want);
+        let spare = &mut self.read_buf.spare_capacity_mut()[..want];
+        let n = {
+            let mut rb = ReadBuf::uninit(spare);
+            match Pin::new(&mut self.io).poll_read(cx, rb.unfilled()) {
+                Poll::Ready(Ok(())) => rb.filled().len(),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        };
+        // SAFETY: the transport initialized `n` bytes at the start of the spare capacity
+        // (`ReadBuf::filled` only covers bytes written through it), so they are now part of
+        // the buffer's initialized length.
+        unsafe { self.read_buf.advance_mut(n) };
+        self.adapt_read_size(n, want);
+        if n == 0 {
+            self.read_eof = true;
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn adapt_read_size(&mut self, got: usize, asked: usize) {
+        if got >= asked && asked == self.next_read {
+            self.next_read = (self.next_read * 2).min(self.max_read);
+        } else if got < self.next_read / 4 {
+            self.next_read = (self.next_read / 2).max(MIN_READ);
+        }
+    }
+
+    /// Writes owed bytes and, once none are left, flushes the transport.
+    ///
+    /// `Ready(Ok)` means nothing is owed and everything written was flushed. `Pending` means
+    /// the transport is not ready and the task will be woken when it is; some bytes may have
+    /// been written (see [`owed`](Self::owed)).
+    pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !self.out.is_empty() {
+            let before = self.out.owed();
+            let result = self.out.poll_write_to(&mut self.io, cx);
+            if self.out.owed() != before {
+                self.needs_flush = true;
+            }
+            match result {
+                Poll::Ready(Ok(())) => {}
+                other => return other,
+            }
+        }
+        if self.needs_flush {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                other => return other,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Completes once every encoded byte was accepted by the transport and flushed.
+    pub(crate) fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Drained>> {
+        match self.poll_write_out(cx) {
+            Poll::Ready(Ok(())) => {
+                debug_assert!(self.out.is_empty() && !self.needs_flush);
+                Poll::Ready(Ok(Drained { _private: () }))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Shuts down the transport's write side; only after a drain.
+    pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>, proof: &Drained) -> Poll<io::Result<()>> {
+        let _ = proof;
+        debug_assert!(self.out.is_empty(), "output was encoded after the drain proof");
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    /// Releases the transport and the bytes read past the last message; only after a drain.
+    pub(crate) fn release(self, proof: Drained) -> (I, Bytes) {
+        let Drained { _private: () } = proof;
+        debug_assert!(self.out.is_empty(), "output was encoded after the drain proof");
+        (self.io, self.read_buf.freeze())
+    }
+
+    /// Releases the transport at the application's request, whatever is still owed.
+    ///
+    /// This backs the public `into_parts`, which can be called at any time; the bytes still
+    /// owed are returned so the caller can report them. Connection futures never use it.
+    pub(crate) fn release_owing(self) -> (I, Bytes, usize) {
+        let owed = self.out.owed();
+        (self.io, self.read_buf.freeze(), owed)
+    }
+}
+
+impl<I, B> std::fmt::Debug for Transport<I, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("read_buf", &self.read_buf.len())
+            .field("read_eof", &self.read_eof)
+            .field("out", &self.out)
+            .finish()
+    }
+}

@@ -1,0 +1,3 @@
+//! Wire protocols. Only HTTP/1 lives here so far.
+
+pub(crate) mod h1;
