@@ -114,7 +114,9 @@ impl fmt::Debug for Incoming {
             #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
             Kind::Chan { .. } => "Streaming",
         };
-        f.debug_tuple("Body").field(&format_args!("{what}")).finish()
+        f.debug_tuple("Body")
+            .field(&format_args!("{what}"))
+            .finish()
     }
 }
 
@@ -167,7 +169,9 @@ mod chan {
     fn lock(shared: &Shared) -> MutexGuard<'_, Slot> {
         // The critical sections below cannot panic, so a poisoned lock still holds a
         // consistent slot.
-        shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(super) fn pair(wait_for_demand: bool) -> (Sender, Receiver) {
@@ -205,7 +209,10 @@ mod chan {
 
     impl Sender {
         /// Ready when the slot is free and the receiver has asked for data at least once.
-        pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ReceiverGone>> {
+        pub(crate) fn poll_ready(
+            &mut self,
+            cx: &mut Context<'_>,
+        ) -> Poll<Result<(), ReceiverGone>> {
             let mut slot = lock(&self.shared);
             if slot.receiver_gone {
                 return Poll::Ready(Err(ReceiverGone));
@@ -355,7 +362,10 @@ mod tests {
         (count, waker)
     }
 
-    fn poll_body(body: &mut Incoming, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, crate::Error>>> {
+    fn poll_body(
+        body: &mut Incoming,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, crate::Error>>> {
         Pin::new(body).poll_frame(cx)
     }
 
@@ -412,7 +422,11 @@ mod tests {
         let (mut tx, mut body) = Incoming::channel(BodyLength::Exact(3), true);
         assert!(tx.poll_ready(&mut cx).is_pending());
         assert!(poll_body(&mut body, &mut cx).is_pending());
-        assert_eq!(count.0.load(Ordering::SeqCst), 1, "first demand wakes the sender");
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "first demand wakes the sender"
+        );
         assert!(tx.poll_ready(&mut cx).is_ready());
     }
 

@@ -37,7 +37,9 @@ pub(crate) enum Decoder {
     Length(u64),
     Chunked(Chunked),
     /// No framing: the body runs until the peer closes (responses only).
-    UntilClose { ended: bool },
+    UntilClose {
+        ended: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -106,7 +108,11 @@ impl Decoder {
     /// Decodes the next piece of the body from the front of `buf`.
     ///
     /// `at_eof` says the transport will deliver nothing after `buf`.
-    pub(crate) fn decode(&mut self, buf: &mut BytesMut, at_eof: bool) -> Result<Decoded, io::Error> {
+    pub(crate) fn decode(
+        &mut self,
+        buf: &mut BytesMut,
+        at_eof: bool,
+    ) -> Result<Decoded, io::Error> {
         match self {
             Decoder::Length(0) => Ok(Decoded::End),
             Decoder::Length(left) => {
@@ -143,7 +149,9 @@ impl Chunked {
         loop {
             if self.step == Step::Done {
                 return Ok(match self.trailers.take() {
-                    Some(section) => Decoded::Trailers(parse_trailers(&section, self.trailer_fields)?),
+                    Some(section) => {
+                        Decoded::Trailers(parse_trailers(&section, self.trailer_fields)?)
+                    }
                     None => Decoded::End,
                 });
             }
@@ -334,7 +342,11 @@ mod tests {
     use super::*;
 
     /// Feeds `input` in pieces of `step` bytes, collecting everything the decoder yields.
-    fn decode_in_steps(mut decoder: Decoder, input: &[u8], step: usize) -> Result<(Vec<u8>, Option<HeaderMap>), io::Error> {
+    fn decode_in_steps(
+        mut decoder: Decoder,
+        input: &[u8],
+        step: usize,
+    ) -> Result<(Vec<u8>, Option<HeaderMap>), io::Error> {
         let mut buf = BytesMut::new();
         let mut fed = 0;
         let mut body = Vec::new();
@@ -436,7 +448,10 @@ mod tests {
     fn length_decoding_never_reads_past_the_body() {
         let mut buf = BytesMut::from(&b"helloGET / HTTP/1.1\r\n"[..]);
         let mut d = Decoder::length(5);
-        assert_eq!(d.decode(&mut buf, false).unwrap(), Decoded::Data(Bytes::from_static(b"hello")));
+        assert_eq!(
+            d.decode(&mut buf, false).unwrap(),
+            Decoded::Data(Bytes::from_static(b"hello"))
+        );
         assert!(d.is_complete());
         assert_eq!(d.decode(&mut buf, false).unwrap(), Decoded::End);
         assert_eq!(&buf[..], b"GET / HTTP/1.1\r\n");

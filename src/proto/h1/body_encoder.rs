@@ -17,7 +17,9 @@ pub(crate) enum BodyEncoder {
     /// `Content-Length`: this many bytes remain; data beyond it is cut off.
     Length(u64),
     /// `Transfer-Encoding: chunked`, with the trailer fields the head announced (if any).
-    Chunked { trailer_names: Option<Vec<HeaderName>> },
+    Chunked {
+        trailer_names: Option<Vec<HeaderName>>,
+    },
     /// No framing: the body ends when the connection closes.
     UntilClose,
 }
@@ -30,7 +32,11 @@ pub(crate) struct EndedEarly {
 
 impl std::fmt::Display for EndedEarly {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "body ended {} bytes before its declared length", self.missing)
+        write!(
+            f,
+            "body ended {} bytes before its declared length",
+            self.missing
+        )
     }
 }
 
@@ -174,19 +180,33 @@ mod tests {
     fn written(out: &mut OutBuf<Bytes>) -> Vec<u8> {
         struct Sink(Vec<u8>);
         impl crate::rt::Read for Sink {
-            fn poll_read(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>, _: crate::rt::ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut Context<'_>,
+                _: crate::rt::ReadBufCursor<'_>,
+            ) -> Poll<std::io::Result<()>> {
                 Poll::Pending
             }
         }
         impl crate::rt::Write for Sink {
-            fn poll_write(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>, b: &[u8]) -> Poll<std::io::Result<usize>> {
+            fn poll_write(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut Context<'_>,
+                b: &[u8],
+            ) -> Poll<std::io::Result<usize>> {
                 self.0.extend_from_slice(b);
                 Poll::Ready(Ok(b.len()))
             }
-            fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut Context<'_>,
+            ) -> Poll<std::io::Result<()>> {
                 Poll::Ready(Ok(()))
             }
-            fn poll_shutdown(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut Context<'_>,
+            ) -> Poll<std::io::Result<()>> {
                 Poll::Ready(Ok(()))
             }
         }
@@ -199,7 +219,9 @@ mod tests {
     #[test]
     fn chunks_carry_uppercase_hex_sizes_and_a_final_marker() {
         let mut out = OutBuf::new(WriteMode::Queue, usize::MAX);
-        let mut enc = BodyEncoder::Chunked { trailer_names: None };
+        let mut enc = BodyEncoder::Chunked {
+            trailer_names: None,
+        };
         enc.encode_data(Bytes::from(vec![b'x'; 0x2AB]), &mut out);
         enc.encode_data(Bytes::from_static(b"hi"), &mut out);
         enc.encode_end(&mut out).unwrap();
@@ -238,7 +260,9 @@ mod tests {
         assert!(enc.encode_trailers(&trailers, true, &mut out));
         assert_eq!(written(&mut out), b"0\r\nX-Checksum: abc\r\n\r\n");
 
-        let mut unannounced = BodyEncoder::Chunked { trailer_names: None };
+        let mut unannounced = BodyEncoder::Chunked {
+            trailer_names: None,
+        };
         assert!(!unannounced.encode_trailers(&trailers, false, &mut out));
         assert!(out.is_empty());
     }

@@ -25,8 +25,11 @@ fn render(now: SystemTime) -> Rendered {
     let bytes = formatted.as_bytes();
     let n = bytes.len().min(LEN);
     text[..n].copy_from_slice(&bytes[..n]);
-    let since_epoch = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let to_next_second = Duration::from_secs(1) - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
+    let since_epoch = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let to_next_second =
+        Duration::from_secs(1) - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
     Rendered {
         text,
         valid_until: now + to_next_second,

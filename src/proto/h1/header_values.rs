@@ -6,7 +6,7 @@ use http::header::HeaderValue;
 
 /// Whether a comma-separated list contains `token` (case-insensitive).
 pub(crate) fn list_contains(value: &HeaderValue, token: &str) -> bool {
-    value.to_str().map_or(false, |list| {
+    value.to_str().is_ok_and(|list| {
         list.split(',')
             .any(|item| item.trim().eq_ignore_ascii_case(token))
     })
@@ -24,10 +24,10 @@ pub(crate) fn says_keep_alive(value: &HeaderValue) -> bool {
 
 /// Whether the last coding in a `Transfer-Encoding` value is `chunked`.
 pub(crate) fn ends_with_chunked(value: &HeaderValue) -> bool {
-    value.to_str().map_or(false, |list| {
+    value.to_str().is_ok_and(|list| {
         list.rsplit(',')
             .next()
-            .map_or(false, |last| last.trim().eq_ignore_ascii_case("chunked"))
+            .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
     })
 }
 
@@ -57,9 +57,13 @@ mod tests {
 
     #[test]
     fn chunked_must_be_the_final_coding() {
-        assert!(ends_with_chunked(&HeaderValue::from_static("gzip, chunked")));
+        assert!(ends_with_chunked(&HeaderValue::from_static(
+            "gzip, chunked"
+        )));
         assert!(ends_with_chunked(&HeaderValue::from_static("Chunked")));
-        assert!(!ends_with_chunked(&HeaderValue::from_static("chunked, gzip")));
+        assert!(!ends_with_chunked(&HeaderValue::from_static(
+            "chunked, gzip"
+        )));
         assert!(!ends_with_chunked(&HeaderValue::from_static("")));
     }
 
@@ -67,7 +71,10 @@ mod tests {
     fn content_length_is_digits_only_without_overflow() {
         assert_eq!(parse_content_length(b"0"), Some(0));
         assert_eq!(parse_content_length(b"0042"), Some(42));
-        assert_eq!(parse_content_length(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(
+            parse_content_length(b"18446744073709551615"),
+            Some(u64::MAX)
+        );
         assert_eq!(parse_content_length(b"18446744073709551616"), None);
         assert_eq!(parse_content_length(b""), None);
         assert_eq!(parse_content_length(b"+1"), None);

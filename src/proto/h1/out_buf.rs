@@ -191,7 +191,10 @@ impl<B: Buf> OutBuf<B> {
     }
 
     fn consume(&mut self, mut n: usize) {
-        debug_assert!(n <= self.owed, "transport claims more bytes than were offered");
+        debug_assert!(
+            n <= self.owed,
+            "transport claims more bytes than were offered"
+        );
         n = n.min(self.owed);
         self.owed -= n;
         while n > 0 {
@@ -245,13 +248,21 @@ mod tests {
     }
 
     impl Read for Trickle {
-        fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: ReadBufCursor<'_>) -> Poll<io::Result<()>> {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: ReadBufCursor<'_>,
+        ) -> Poll<io::Result<()>> {
             Poll::Pending
         }
     }
 
     impl Write for Trickle {
-        fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
             if self.refuse_next {
                 self.refuse_next = false;
                 return Poll::Pending;
@@ -261,7 +272,11 @@ mod tests {
             self.got.extend_from_slice(&buf[..n]);
             Poll::Ready(Ok(n))
         }
-        fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
             let flat: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
             self.as_mut().poll_write(cx, &flat)
         }
@@ -300,13 +315,21 @@ mod tests {
         for mode in [WriteMode::Flatten, WriteMode::Queue] {
             for per_call in [1, 2, 7, 100, 4096, usize::MAX] {
                 let mut out = OutBuf::new(mode, 1 << 20);
-                let mut io = Trickle { got: Vec::new(), per_call, refuse_next: false, alternate: true, vectored: true };
+                let mut io = Trickle {
+                    got: Vec::new(),
+                    per_call,
+                    refuse_next: false,
+                    alternate: true,
+                    vectored: true,
+                };
                 let mut expected = Vec::new();
                 for round in 0..5 {
                     fill(&mut out, &mut expected, round);
                     assert_eq!(out.owed(), expected.len() - io.got.len());
                     // Interleave partial writes with further encoding.
-                    let _ = out.poll_write_to(&mut io, &mut cx);
+                    if let Poll::Ready(r) = out.poll_write_to(&mut io, &mut cx) {
+                        r.unwrap();
+                    }
                 }
                 let mut spins = 0;
                 while out.poll_write_to(&mut io, &mut cx).is_pending() {
@@ -337,7 +360,13 @@ mod tests {
         let mut cx = Context::from_waker(waker);
         let mut out = OutBuf::<Bytes>::new(WriteMode::Flatten, 1 << 20);
         out.push_static(b"x");
-        let mut io = Trickle { got: Vec::new(), per_call: 0, refuse_next: false, alternate: false, vectored: false };
+        let mut io = Trickle {
+            got: Vec::new(),
+            per_call: 0,
+            refuse_next: false,
+            alternate: false,
+            vectored: false,
+        };
         match out.poll_write_to(&mut io, &mut cx) {
             Poll::Ready(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::WriteZero),
             other => panic!("{other:?}"),

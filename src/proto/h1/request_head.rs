@@ -90,7 +90,10 @@ pub(crate) fn parse(
 
     let bytes: &[u8] = buf;
     let mut req = httparse::Request::new(&mut []);
-    let head_len = match cfg.parser.parse_request_with_uninit_headers(&mut req, bytes, slots) {
+    let head_len = match cfg
+        .parser
+        .parse_request_with_uninit_headers(&mut req, bytes, slots)
+    {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return incomplete(buf, cfg, scratch),
         Err(httparse::Error::Token) if req.method.is_none() => return Err(Parse::Method),
@@ -110,11 +113,12 @@ pub(crate) fn parse(
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| Parse::Method)?;
     let path_range = offset_in(bytes, path.as_bytes());
     scratch.fields.clear();
-    scratch.fields.extend(
-        req.headers
-            .iter()
-            .map(|h| (offset_in(bytes, h.name.as_bytes()), offset_in(bytes, h.value))),
-    );
+    scratch.fields.extend(req.headers.iter().map(|h| {
+        (
+            offset_in(bytes, h.name.as_bytes()),
+            offset_in(bytes, h.value),
+        )
+    }));
 
     let head = buf.split_to(head_len).freeze();
     let uri = Uri::from_maybe_shared(head.slice(path_range)).map_err(|_| Parse::Uri)?;
@@ -143,9 +147,9 @@ fn incomplete(
 /// Whether `buf[from..]` contains the blank line ending a head (`\n\n` or `\n\r\n`).
 fn has_head_end(buf: &[u8], from: usize) -> bool {
     let tail = buf.get(from..).unwrap_or_default();
-    tail.iter().enumerate().any(|(i, &b)| {
-        b == b'\n' && matches!(&tail[i + 1..], [b'\n', ..] | [b'\r', b'\n', ..])
-    })
+    tail.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && matches!(&tail[i + 1..], [b'\n', ..] | [b'\r', b'\n', ..]))
 }
 
 fn offset_in(outer: &[u8], inner: &[u8]) -> Range<usize> {
@@ -339,15 +343,33 @@ mod tests {
         assert!(te_after_cl.head.headers().get("content-length").is_none());
 
         let cases: &[(&[u8], Parse)] = &[
-            (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", Parse::Header(Header::ContentLengthInvalid)),
-            (b"POST / HTTP/1.1\r\nContent-Length: 3,3\r\n\r\n", Parse::Header(Header::ContentLengthInvalid)),
-            (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", Parse::Header(Header::TransferEncodingInvalid)),
-            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", Parse::Header(Header::TransferEncodingUnexpected)),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+                Parse::Header(Header::ContentLengthInvalid),
+            ),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: 3,3\r\n\r\n",
+                Parse::Header(Header::ContentLengthInvalid),
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                Parse::Header(Header::TransferEncodingInvalid),
+            ),
+            (
+                b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Parse::Header(Header::TransferEncodingUnexpected),
+            ),
             (b"G@T / HTTP/1.1\r\n\r\n", Parse::Method),
             (b"GET /\x01 HTTP/1.1\r\n\r\n", Parse::Uri),
             (b"GET / HTTP/1.2\r\n\r\n", Parse::Version),
-            (b"GET / HTTP/1.1\r\nbad header\r\n\r\n", Parse::Header(Header::Token)),
-            (b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n", Parse::TooLarge),
+            (
+                b"GET / HTTP/1.1\r\nbad header\r\n\r\n",
+                Parse::Header(Header::Token),
+            ),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n",
+                Parse::TooLarge,
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(
@@ -382,16 +404,25 @@ mod tests {
     #[test]
     fn connection_close_sticks_and_http10_needs_keep_alive() {
         let c = cfg();
-        let r = parse_all(b"GET / HTTP/1.1\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n", &c)
+        let r = parse_all(
+            b"GET / HTTP/1.1\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n",
+            &c,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(!r.keep_alive);
+        let r = parse_all(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &c)
             .unwrap()
             .unwrap();
-        assert!(!r.keep_alive);
-        let r = parse_all(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &c).unwrap().unwrap();
         assert!(r.keep_alive);
         assert_eq!(r.head.version(), Version::HTTP_10);
-        let r = parse_all(b"GET / HTTP/1.0\r\nUpgrade: x\r\n\r\n", &c).unwrap().unwrap();
+        let r = parse_all(b"GET / HTTP/1.0\r\nUpgrade: x\r\n\r\n", &c)
+            .unwrap()
+            .unwrap();
         assert!(!r.keep_alive && !r.wants_upgrade);
-        let r = parse_all(b"CONNECT a:1 HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n", &c).unwrap().unwrap();
+        let r = parse_all(b"CONNECT a:1 HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n", &c)
+            .unwrap()
+            .unwrap();
         assert!(r.wants_upgrade && r.expect_continue);
     }
 
@@ -399,13 +430,26 @@ mod tests {
     fn original_header_case_is_recorded_when_asked() {
         let mut c = cfg();
         c.preserve_case = true;
-        let r = parse_all(b"GET / HTTP/1.1\r\nX-Mixed-CASE: 1\r\nx-mixed-case: 2\r\n\r\n", &c)
-            .unwrap()
-            .unwrap();
-        let map = r.head.extensions().get::<HeaderCaseMap>().expect("case map");
+        let r = parse_all(
+            b"GET / HTTP/1.1\r\nX-Mixed-CASE: 1\r\nx-mixed-case: 2\r\n\r\n",
+            &c,
+        )
+        .unwrap()
+        .unwrap();
+        let map = r
+            .head
+            .extensions()
+            .get::<HeaderCaseMap>()
+            .expect("case map");
         let name = HeaderName::from_static("x-mixed-case");
         let spellings: Vec<&Bytes> = map.get_all(&name).collect();
-        assert_eq!(spellings, [&Bytes::from_static(b"X-Mixed-CASE"), &Bytes::from_static(b"x-mixed-case")]);
+        assert_eq!(
+            spellings,
+            [
+                &Bytes::from_static(b"X-Mixed-CASE"),
+                &Bytes::from_static(b"x-mixed-case")
+            ]
+        );
     }
 
     #[test]

@@ -58,7 +58,11 @@ pub(crate) struct Encoded {
 /// HTTP/1.1 peer of a connection that will close is told `connection: close`.
 ///
 /// Returns whether the connection may stay open after this response.
-pub(crate) fn adjust_for_peer(head: &mut ResponseHead, peer: Version, mut keep_alive: bool) -> bool {
+pub(crate) fn adjust_for_peer(
+    head: &mut ResponseHead,
+    peer: Version,
+    mut keep_alive: bool,
+) -> bool {
     if peer == Version::HTTP_10 {
         let has_keep_alive = head
             .headers
@@ -75,7 +79,11 @@ pub(crate) fn adjust_for_peer(head: &mut ResponseHead, peer: Version, mut keep_a
         }
         head.version = Version::HTTP_10;
     } else if peer == Version::HTTP_11 && !keep_alive {
-        let has_close = head.headers.get_all(header::CONNECTION).iter().any(says_close);
+        let has_close = head
+            .headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .any(says_close);
         if !has_close {
             head.headers
                 .append(header::CONNECTION, HeaderValue::from_static("close"));
@@ -253,10 +261,10 @@ pub(crate) fn encode(
                 state.append_to_line(&mut names, dst, name, value, Open::Trailer);
                 if let Ok(list) = value.to_str() {
                     let announced = state.trailer_names.get_or_insert_with(Vec::new);
-                    announced.extend(
-                        list.split(',')
-                            .filter_map(|item| HeaderName::from_bytes(item.trim().as_bytes()).ok()),
-                    );
+                    announced
+                        .extend(list.split(',').filter_map(|item| {
+                            HeaderName::from_bytes(item.trim().as_bytes()).ok()
+                        }));
                 }
             }
             header::DATE => {
@@ -350,7 +358,12 @@ fn write_status_line(head: &ResponseHead, dst: &mut BytesMut) {
     dst.extend_from_slice(b"\r\n");
 }
 
-fn write_plain(names: &mut NameWriter<'_>, dst: &mut BytesMut, name: &HeaderName, value: &HeaderValue) {
+fn write_plain(
+    names: &mut NameWriter<'_>,
+    dst: &mut BytesMut,
+    name: &HeaderName,
+    value: &HeaderValue,
+) {
     names.write(dst, name);
     dst.extend_from_slice(b": ");
     dst.extend_from_slice(value.as_bytes());
@@ -451,7 +464,11 @@ pub(crate) fn write_title_case(dst: &mut BytesMut, name: &[u8]) {
     dst.reserve(name.len());
     let mut upper_next = true;
     for &b in name {
-        dst.extend_from_slice(&[if upper_next { b.to_ascii_uppercase() } else { b }]);
+        dst.extend_from_slice(&[if upper_next {
+            b.to_ascii_uppercase()
+        } else {
+            b
+        }]);
         upper_next = b == b'-';
     }
 }

@@ -166,12 +166,15 @@ where
 {
     pub(crate) fn new(io: I, service: S, cfg: ServerConfig) -> Self {
         let transport = Transport::new(io, cfg.write_mode, cfg.head.max_buf);
-        let header_timer = cfg.header_read_timeout.clone().map(|(timeout, timer)| HeaderTimer {
-            timeout,
-            timer,
-            sleep: None,
-            armed: false,
-        });
+        let header_timer = cfg
+            .header_read_timeout
+            .clone()
+            .map(|(timeout, timer)| HeaderTimer {
+                timeout,
+                timer,
+                sleep: None,
+                armed: false,
+            });
         ServerConn {
             transport,
             keep_alive: cfg.keep_alive,
@@ -196,7 +199,11 @@ where
     }
 
     /// Drives the connection until it has ended, and every byte it encoded was written.
-    pub(crate) fn poll_conn(&mut self, cx: &mut Context<'_>, mode: EndMode) -> Poll<crate::Result<Ended>> {
+    pub(crate) fn poll_conn(
+        &mut self,
+        cx: &mut Context<'_>,
+        mode: EndMode,
+    ) -> Poll<crate::Result<Ended>> {
         loop {
             match &mut self.phase {
                 Phase::Running => {
@@ -225,7 +232,10 @@ where
                     }
                     Poll::Ready(Err(e)) => {
                         self.phase = Phase::Broken;
-                        let err = self.error.take().unwrap_or_else(|| Error::new_body_write(e));
+                        let err = self
+                            .error
+                            .take()
+                            .unwrap_or_else(|| Error::new_body_write(e));
                         return Poll::Ready(Err(err));
                     }
                 },
@@ -281,7 +291,10 @@ where
             _ => {
                 let (io, read_buf, owed) = transport.release_owing();
                 if owed > 0 {
-                    warn!("connection parts taken while {} encoded bytes were unwritten", owed);
+                    warn!(
+                        "connection parts taken while {} encoded bytes were unwritten",
+                        owed
+                    );
                 }
                 (io, read_buf)
             }
@@ -405,7 +418,11 @@ where
                     return Ok(true);
                 }
             }
-            let room = self.cfg.head.max_buf.saturating_sub(self.transport.read_buf().len());
+            let room = self
+                .cfg
+                .head
+                .max_buf
+                .saturating_sub(self.transport.read_buf().len());
             match self.transport.poll_read_more(cx, Some(room)) {
                 Poll::Ready(Ok(0)) => return self.end_of_input_before_head(None),
                 Poll::Ready(Ok(_)) => {}
@@ -443,11 +460,17 @@ where
 
     /// EOF (or a read error) while waiting for a head: a clean end between requests, an
     /// error in the middle of one.
-    fn end_of_input_before_head(&mut self, read_error: Option<std::io::Error>) -> crate::Result<bool> {
+    fn end_of_input_before_head(
+        &mut self,
+        read_error: Option<std::io::Error>,
+    ) -> crate::Result<bool> {
         self.reading = Reading::Closed;
         self.keep_alive = false;
         let buf = self.transport.read_buf();
-        let leading = buf.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+        let leading = buf
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
         buf.advance(leading);
         if buf.is_empty() {
             return Ok(true);
@@ -471,7 +494,10 @@ where
         self.reading = Reading::Closed;
         self.keep_alive = false;
         let buf = self.transport.read_buf();
-        let leading = buf.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+        let leading = buf
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
         buf.advance(leading);
         if self.has_h2_preface() {
             return Err(Error::new_parse(Parse::VersionH2));
@@ -754,7 +780,9 @@ where
         let size = if body.is_end_stream() {
             BodySize::Empty
         } else {
-            body.size_hint().exact().map_or(BodySize::Unknown, BodySize::Known)
+            body.size_hint()
+                .exact()
+                .map_or(BodySize::Unknown, BodySize::Known)
         };
         let mut head = ResponseHead {
             status: parts.status,
@@ -762,7 +790,8 @@ where
             headers: parts.headers,
             extensions: parts.extensions,
         };
-        self.keep_alive = response_head::adjust_for_peer(&mut head, self.peer_version, self.keep_alive);
+        self.keep_alive =
+            response_head::adjust_for_peer(&mut head, self.peer_version, self.keep_alive);
         let cx = EncodeContext {
             request_method: self.request_method.as_ref(),
             keep_alive: self.keep_alive,
@@ -831,7 +860,11 @@ where
                 if let Ok(trailers) = frame.into_trailers() {
                     self.res_body.set(None);
                     let sent = self.trailers_allowed
-                        && encoder.encode_trailers(&trailers, self.cfg.title_case, self.transport.out());
+                        && encoder.encode_trailers(
+                            &trailers,
+                            self.cfg.title_case,
+                            self.transport.out(),
+                        );
                     if sent {
                         self.writing = Writing::Done;
                     } else {

@@ -97,7 +97,9 @@ where
         if self.read_eof {
             return Poll::Ready(Ok(0));
         }
-        let want = limit.map_or(self.next_read, |l| l.min(self.next_read)).max(1);
+        let want = limit
+            .map_or(self.next_read, |l| l.min(self.next_read))
+            .max(1);
         self.read_buf.reserve(want);
         let spare = &mut self.read_buf.spare_capacity_mut()[..want];
         let n = {
@@ -166,16 +168,25 @@ where
     }
 
     /// Shuts down the transport's write side; only after a drain.
-    pub(crate) fn poll_shutdown(&mut self, cx: &mut Context<'_>, proof: &Drained) -> Poll<io::Result<()>> {
-        let _ = proof;
-        debug_assert!(self.out.is_empty(), "output was encoded after the drain proof");
+    pub(crate) fn poll_shutdown(
+        &mut self,
+        cx: &mut Context<'_>,
+        _proof: &Drained,
+    ) -> Poll<io::Result<()>> {
+        debug_assert!(
+            self.out.is_empty(),
+            "output was encoded after the drain proof"
+        );
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 
     /// Releases the transport and the bytes read past the last message; only after a drain.
     pub(crate) fn release(self, proof: Drained) -> (I, Bytes) {
         let Drained { _private: () } = proof;
-        debug_assert!(self.out.is_empty(), "output was encoded after the drain proof");
+        debug_assert!(
+            self.out.is_empty(),
+            "output was encoded after the drain proof"
+        );
         (self.io, self.read_buf.freeze())
     }
 
