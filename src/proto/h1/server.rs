@@ -40,6 +40,9 @@ use crate::upgrade;
 const ROUNDS_PER_POLL: usize = 16;
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// Most bytes of an abandoned request body read (and dropped) so the connection can close
+/// without a reset. A client still sending more than this after its answer gets a reset.
+const DISCARD_LIMIT: usize = 4 * 1024 * 1024;
 
 /// When the connection writes encoded bytes to the transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,11 +124,36 @@ enum Writing {
     Closed,
 }
 
+/// The header read timeout, also bounding how long an abandoned body is discarded.
 struct HeaderTimer {
     timeout: Duration,
     timer: Arc<dyn Timer + Send + Sync>,
     sleep: Option<Pin<Box<dyn Sleep>>>,
+    /// The sleep runs for the current wait; cleared when the wait ends.
     armed: bool,
+}
+
+impl HeaderTimer {
+    /// Starts the timeout if this wait has not started it yet; true once it has run out
+    /// (which also ends the wait).
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.armed {
+            let deadline = self.timer.now() + self.timeout;
+            match &mut self.sleep {
+                Some(sleep) => self.timer.reset(sleep, deadline),
+                None => self.sleep = Some(self.timer.sleep_until(deadline)),
+            }
+            self.armed = true;
+        }
+        let expired = self
+            .sleep
+            .as_mut()
+            .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready());
+        if expired {
+            self.armed = false;
+        }
+        expired
+    }
 }
 
 pub(crate) struct ServerConn<I, S>
@@ -155,6 +183,14 @@ where
     scratch: HeadScratch,
     spare_headers: Option<HeaderMap>,
     header_timer: Option<HeaderTimer>,
+    /// The rest of an abandoned request body, still to be read and dropped.
+    discarding: Option<Discard>,
+}
+
+struct Discard {
+    decoder: Decoder,
+    /// Bytes still allowed to be discarded before giving up.
+    budget: usize,
 }
 
 impl<I, S, B> ServerConn<I, S>
@@ -195,6 +231,7 @@ where
             scratch: HeadScratch::default(),
             spare_headers: None,
             header_timer,
+            discarding: None,
         }
     }
 
@@ -222,23 +259,31 @@ where
                     }
                     self.phase = Phase::Draining;
                 }
-                Phase::Draining => match self.transport.poll_drain(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(proof)) => {
-                        self.phase = Phase::Drained {
-                            proof,
-                            shut_down: false,
+                Phase::Draining => {
+                    // An abandoned request body keeps being consumed while the response
+                    // drains: a client that sends its whole body before reading would
+                    // otherwise never read what is owed to it.
+                    if self.poll_discard(cx).is_pending() {
+                        trace!("draining while discarding an abandoned request body");
+                    }
+                    match self.transport.poll_drain(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(proof)) => {
+                            self.phase = Phase::Drained {
+                                proof,
+                                shut_down: false,
+                            }
+                        }
+                        Poll::Ready(Err(e)) => {
+                            self.phase = Phase::Broken;
+                            let err = self
+                                .error
+                                .take()
+                                .unwrap_or_else(|| Error::new_body_write(e));
+                            return Poll::Ready(Err(err));
                         }
                     }
-                    Poll::Ready(Err(e)) => {
-                        self.phase = Phase::Broken;
-                        let err = self
-                            .error
-                            .take()
-                            .unwrap_or_else(|| Error::new_body_write(e));
-                        return Poll::Ready(Err(err));
-                    }
-                },
+                }
                 Phase::Drained { proof, shut_down } => {
                     if let Some(pending) = self.upgrade.take() {
                         if let Some(err) = self.error.take() {
@@ -252,6 +297,9 @@ where
                             Poll::Ready(Ok(())) => *shut_down = true,
                             Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::new_shutdown(e))),
                         }
+                    }
+                    if self.discarding.is_some() && self.poll_linger(cx).is_pending() {
+                        return Poll::Pending;
                     }
                     return Poll::Ready(match self.error.take() {
                         Some(err) => Err(err),
@@ -387,7 +435,12 @@ where
                     self.watch_for_eof(cx)?;
                     return Ok(progress);
                 }
-                Reading::Closed => return Ok(progress),
+                Reading::Closed => {
+                    if self.discarding.is_some() && self.poll_discard(cx).is_ready() {
+                        progress = true;
+                    }
+                    return Ok(progress);
+                }
             };
             if !advanced {
                 return Ok(progress);
@@ -436,24 +489,14 @@ where
     }
 
     fn poll_header_timer(&mut self, cx: &mut Context<'_>) -> crate::Result<()> {
-        let Some(t) = &mut self.header_timer else {
-            return Ok(());
-        };
-        if !t.armed {
-            let deadline = t.timer.now() + t.timeout;
-            match &mut t.sleep {
-                Some(sleep) => t.timer.reset(sleep, deadline),
-                None => t.sleep = Some(t.timer.sleep_until(deadline)),
-            }
-            t.armed = true;
-        }
-        if let Some(sleep) = &mut t.sleep {
-            if sleep.as_mut().poll(cx).is_ready() {
-                t.armed = false;
-                self.reading = Reading::Closed;
-                self.keep_alive = false;
-                return Err(Error::new_header_timeout());
-            }
+        if self
+            .header_timer
+            .as_mut()
+            .is_some_and(|t| t.poll_expired(cx))
+        {
+            self.reading = Reading::Closed;
+            self.keep_alive = false;
+            return Err(Error::new_header_timeout());
         }
         Ok(())
     }
@@ -610,7 +653,7 @@ where
             match reader.decoder.decode(self.transport.read_buf(), at_eof) {
                 Ok(Decoded::Data(chunk)) => {
                     if reader.tx.try_send_data(chunk).is_err() {
-                        self.close_reading(true);
+                        self.abandon_request_body();
                     } else if reader.decoder.is_complete() {
                         self.finish_request_body(None);
                     }
@@ -692,8 +735,75 @@ where
         if complete {
             self.finish_request_body(None);
         } else {
-            self.close_reading(true);
+            self.abandon_request_body();
         }
+    }
+
+    /// Stops reading requests because nobody wants the rest of this one's body. The
+    /// connection closes after the response, and the rest of the body is read and thrown
+    /// away (see [`poll_discard`](Self::poll_discard)).
+    fn abandon_request_body(&mut self) {
+        if let Reading::Body(reader) = std::mem::replace(&mut self.reading, Reading::Closed) {
+            if !reader.decoder.is_complete() {
+                self.discarding = Some(Discard {
+                    decoder: reader.decoder,
+                    budget: DISCARD_LIMIT,
+                });
+            }
+        }
+        self.keep_alive = false;
+    }
+
+    /// After the response was sent and the transport shut down, keeps discarding an
+    /// abandoned request body for at most the header read timeout. Without a timer nothing
+    /// bounds that wait, so only what already arrived is discarded.
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.poll_discard(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        let expired = self
+            .header_timer
+            .as_mut()
+            .map_or(true, |t| t.poll_expired(cx));
+        if !expired {
+            return Poll::Pending;
+        }
+        debug!("stopped discarding the rest of an abandoned request body");
+        self.discarding = None;
+        Poll::Ready(())
+    }
+
+    /// Reads and throws away the rest of an abandoned request body, up to [`DISCARD_LIMIT`]
+    /// bytes. `Ready` once done (the body ended, the peer closed, the limit was reached, or
+    /// the input turned out malformed).
+    ///
+    /// A TCP socket closed while received bytes sit unread in it, or while the peer is still
+    /// sending, answers with a reset, and a reset makes the kernel drop whatever of the
+    /// response it had not transmitted yet. Consuming the body the client is still sending
+    /// lets the connection close with a plain FIN, after all of the response.
+    fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(discard) = &mut self.discarding else {
+            return Poll::Ready(());
+        };
+        loop {
+            let at_eof = self.transport.read_eof();
+            match discard.decoder.decode(self.transport.read_buf(), at_eof) {
+                Ok(Decoded::Data(bytes)) => {
+                    discard.budget = discard.budget.saturating_sub(bytes.len());
+                    if discard.decoder.is_complete() || discard.budget == 0 {
+                        break;
+                    }
+                }
+                Ok(Decoded::NeedMore) => match self.transport.poll_read_more(cx, None) {
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Ready(Err(_)) => break,
+                    Poll::Pending => return Poll::Pending,
+                },
+                Ok(Decoded::End | Decoded::Trailers(_)) | Err(_) => break,
+            }
+        }
+        self.discarding = None;
+        Poll::Ready(())
     }
 
     /// Stops reading requests. With `disable_keep_alive`, a response not yet encoded also
