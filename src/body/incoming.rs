@@ -7,6 +7,7 @@
 //! dropped any other way (the connection failed or was dropped mid-body) ends the body with an
 //! error, so a truncated body can never look complete.
 use std::fmt;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -25,6 +26,9 @@ pub(crate) use self::chan::{BodyLength, Sender};
 #[must_use = "streams do nothing unless polled"]
 pub struct Incoming {
     kind: Kind,
+    /// Upstream hyper's `Incoming` is neither `UnwindSafe` nor `RefUnwindSafe`; keeping the
+    /// same auto traits means code written against one compiles against the other.
+    _unwind: PhantomData<Box<dyn Fn() + Send + Sync>>,
 }
 
 enum Kind {
@@ -40,7 +44,10 @@ impl Incoming {
     /// A body with no bytes at all.
     #[allow(dead_code)]
     pub(crate) fn empty() -> Incoming {
-        Incoming { kind: Kind::Empty }
+        Incoming {
+            kind: Kind::Empty,
+            _unwind: PhantomData,
+        }
     }
 
     /// A body fed by the returned [`Sender`].
@@ -56,6 +63,7 @@ impl Incoming {
                 rx,
                 remaining: length,
             },
+            _unwind: PhantomData,
         };
         (tx, body)
     }
