@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 macro_rules! implements {
     ($ty:ty: $tr:path) => {{
         struct Probe<T: ?Sized>(PhantomData<T>);
+        #[allow(dead_code)]
         trait Fallback {
             fn check(&self) -> bool {
                 false
