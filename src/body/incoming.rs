@@ -145,7 +145,6 @@ mod chan {
         /// `Transfer-Encoding: chunked`.
         Chunked,
         /// Delimited by the peer closing the connection (responses only).
-        #[allow(dead_code)] // constructed by the client role
         UntilClose,
     }
 

@@ -17,6 +17,39 @@ const DEFAULT_MAX_TRAILER_BYTES: usize = 16 * 1024;
 /// Default trailer field count limit when no header count limit is configured.
 const DEFAULT_MAX_TRAILER_FIELDS: usize = 100;
 
+/// How a received message's body is delimited, as its head says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body at all.
+    Empty,
+    /// `Content-Length` (never 0: that is `Empty`).
+    Length(u64),
+    Chunked,
+    /// Until the peer closes the connection (responses only).
+    UntilClose,
+}
+
+impl Framing {
+    /// The decoder for a body framed this way (`None` for no body), and the length the
+    /// body's receiver reports.
+    pub(crate) fn decoder(
+        self,
+        max_trailer_fields: Option<usize>,
+        max_trailer_bytes: Option<usize>,
+    ) -> Option<(Decoder, crate::body::BodyLength)> {
+        use crate::body::BodyLength;
+        match self {
+            Framing::Empty => None,
+            Framing::Length(n) => Some((Decoder::length(n), BodyLength::Exact(n))),
+            Framing::Chunked => Some((
+                Decoder::chunked(max_trailer_fields, max_trailer_bytes),
+                BodyLength::Chunked,
+            )),
+            Framing::UntilClose => Some((Decoder::until_close(), BodyLength::UntilClose)),
+        }
+    }
+}
+
 /// What one call to [`Decoder::decode`] produced.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Decoded {
@@ -91,7 +124,6 @@ impl Decoder {
         })
     }
 
-    #[allow(dead_code)] // used by the client role
     pub(crate) fn until_close() -> Decoder {
         Decoder::UntilClose { ended: false }
     }

@@ -11,6 +11,28 @@ use http::header::{self, HeaderMap, HeaderName};
 use super::out_buf::OutBuf;
 use super::response_head::write_title_case;
 
+/// What an outgoing body will look like, as far as framing is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodySize {
+    /// The body is known to be empty.
+    Empty,
+    /// The body reports an exact size.
+    Known(u64),
+    Unknown,
+}
+
+impl BodySize {
+    pub(crate) fn of<B: http_body::Body>(body: &B) -> BodySize {
+        if body.is_end_stream() {
+            BodySize::Empty
+        } else {
+            body.size_hint()
+                .exact()
+                .map_or(BodySize::Unknown, BodySize::Known)
+        }
+    }
+}
+
 /// How an outgoing body is framed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum BodyEncoder {

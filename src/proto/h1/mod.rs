@@ -11,6 +11,7 @@
 pub(crate) mod body_decoder;
 pub(crate) mod body_encoder;
 pub(crate) mod date;
+pub(crate) mod head_scan;
 pub(crate) mod header_values;
 pub(crate) mod out_buf;
 pub(crate) mod request_head;

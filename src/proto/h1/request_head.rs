@@ -4,59 +4,36 @@
 //! it in place), asks for more bytes, or rejects the input with the [`Parse`] kind that picks
 //! the server's error status. Framing headers are checked the way hyper 1.12 checks them, so a
 //! request is framed identically (and smuggling attempts rejected identically) by both.
-use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Uri, Version};
 
+use super::body_decoder::Framing;
+#[cfg(feature = "client")]
+use super::body_encoder::{BodyEncoder, BodySize};
+use super::head_scan::{field, offset_in, parse_kind, take_head, with_field_slots};
+pub(crate) use super::head_scan::{HeadConfig, HeadScratch};
 use super::header_values::{ends_with_chunked, parse_content_length, says_close, says_keep_alive};
+#[cfg(feature = "client")]
+use super::response_head::write_title_case;
 use crate::error::{Header, Parse};
 use crate::ext::HeaderCaseMap;
 
-/// Header fields accepted by default; more is `431 Request Header Fields Too Large`.
-pub(crate) const DEFAULT_MAX_HEADERS: usize = 100;
 /// Longest request target accepted; longer is `414 URI Too Long`.
 const MAX_URI_LEN: usize = u16::MAX as usize - 1;
 /// The largest `Content-Length` representable next to the special lengths hyper reserves.
 const MAX_CONTENT_LENGTH: u64 = u64::MAX - 2;
 
-/// Limits and options for parsing request heads.
-#[derive(Clone, Debug)]
-pub(crate) struct HeadConfig {
-    pub(crate) parser: httparse::ParserConfig,
-    pub(crate) max_headers: Option<usize>,
-    pub(crate) max_header_size: Option<usize>,
-    /// A head still incomplete once the buffer holds this much is too large.
-    pub(crate) max_buf: usize,
-    pub(crate) preserve_case: bool,
-}
-
-/// How the request's body is framed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RequestBody {
-    Empty,
-    Length(u64),
-    Chunked,
-}
-
 #[derive(Debug)]
 pub(crate) struct ParsedRequest {
     pub(crate) head: Request<()>,
-    pub(crate) body: RequestBody,
+    pub(crate) body: Framing,
     pub(crate) expect_continue: bool,
     /// Whether the request (alone) allows the connection to be reused.
     pub(crate) keep_alive: bool,
     pub(crate) wants_upgrade: bool,
-}
-
-/// Reusable scratch space for one connection's parses.
-#[derive(Debug, Default)]
-pub(crate) struct HeadScratch {
-    fields: Vec<(Range<usize>, Range<usize>)>,
-    /// Length of the buffer at the last incomplete parse; bytes before it hold no head end.
-    partial_len: Option<usize>,
 }
 
 /// Parses the head at the front of `buf`.
@@ -69,59 +46,47 @@ pub(crate) fn parse(
     scratch: &mut HeadScratch,
     spare: &mut Option<HeaderMap>,
 ) -> Result<Option<ParsedRequest>, Parse> {
-    if buf.is_empty() {
+    if buf.is_empty() || !scratch.worth_parsing(buf) {
+        scratch.incomplete(buf, cfg)?;
         return Ok(None);
     }
-    if let Some(prev) = scratch.partial_len {
-        if !has_head_end(buf, prev.saturating_sub(3)) {
-            return incomplete(buf, cfg, scratch);
-        }
-    }
-    let max_headers = cfg.max_headers.unwrap_or(DEFAULT_MAX_HEADERS);
-    let mut inline = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; DEFAULT_MAX_HEADERS];
-    let mut heap;
-    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if max_headers <= DEFAULT_MAX_HEADERS {
-        &mut inline[..max_headers]
-    } else {
-        heap = Vec::with_capacity(max_headers);
-        heap.resize_with(max_headers, MaybeUninit::uninit);
-        &mut heap[..]
-    };
-
     let bytes: &[u8] = buf;
-    let mut req = httparse::Request::new(&mut []);
-    let head_len = match cfg
-        .parser
-        .parse_request_with_uninit_headers(&mut req, bytes, slots)
-    {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return incomplete(buf, cfg, scratch),
-        Err(httparse::Error::Token) if req.method.is_none() => return Err(Parse::Method),
-        Err(httparse::Error::Token) => return Err(Parse::Uri),
-        Err(e) => return Err(parse_kind(e)),
+    let parsed = with_field_slots(cfg.max_headers, |slots| {
+        let mut req = httparse::Request::new(&mut []);
+        let head_len = match cfg
+            .parser
+            .parse_request_with_uninit_headers(&mut req, bytes, slots)
+        {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::Token) if req.method.is_none() => return Err(Parse::Method),
+            Err(httparse::Error::Token) => return Err(Parse::Uri),
+            Err(e) => return Err(parse_kind(e)),
+        };
+        if cfg.max_header_size.is_some_and(|max| head_len > max) {
+            return Err(Parse::TooLarge);
+        }
+        let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
+            return Err(Parse::Internal);
+        };
+        if path.len() > MAX_URI_LEN {
+            return Err(Parse::UriTooLong);
+        }
+        let method = Method::from_bytes(method.as_bytes()).map_err(|_| Parse::Method)?;
+        scratch.complete(bytes, req.headers)?;
+        Ok(Some((
+            head_len,
+            method,
+            offset_in(bytes, path.as_bytes()),
+            minor,
+        )))
+    })?;
+    let Some((head_len, method, path_at, minor)) = parsed else {
+        scratch.incomplete(buf, cfg)?;
+        return Ok(None);
     };
-    scratch.partial_len = None;
-    if cfg.max_header_size.is_some_and(|max| head_len > max) {
-        return Err(Parse::TooLarge);
-    }
-    let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
-        return Err(Parse::Internal);
-    };
-    if path.len() > MAX_URI_LEN {
-        return Err(Parse::UriTooLong);
-    }
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| Parse::Method)?;
-    let path_range = offset_in(bytes, path.as_bytes());
-    scratch.fields.clear();
-    scratch.fields.extend(req.headers.iter().map(|h| {
-        (
-            offset_in(bytes, h.name.as_bytes()),
-            offset_in(bytes, h.value),
-        )
-    }));
-
-    let head = buf.split_to(head_len).freeze();
-    let uri = Uri::from_maybe_shared(head.slice(path_range)).map_err(|_| Parse::Uri)?;
+    let head = take_head(buf, head_len);
+    let uri = Uri::from_maybe_shared(head.slice(path_at)).map_err(|_| Parse::Uri)?;
     let version = if minor == 1 {
         Version::HTTP_11
     } else {
@@ -129,44 +94,6 @@ pub(crate) fn parse(
     };
     let headers = spare.take().unwrap_or_default();
     build(method, uri, version, &head, &scratch.fields, cfg, headers).map(Some)
-}
-
-fn incomplete(
-    buf: &BytesMut,
-    cfg: &HeadConfig,
-    scratch: &mut HeadScratch,
-) -> Result<Option<ParsedRequest>, Parse> {
-    let len = buf.len();
-    if cfg.max_header_size.is_some_and(|max| len >= max) || len >= cfg.max_buf {
-        return Err(Parse::TooLarge);
-    }
-    scratch.partial_len = Some(len);
-    Ok(None)
-}
-
-/// Whether `buf[from..]` contains the blank line ending a head (`\n\n` or `\n\r\n`).
-fn has_head_end(buf: &[u8], from: usize) -> bool {
-    let tail = buf.get(from..).unwrap_or_default();
-    tail.iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\n' && matches!(&tail[i + 1..], [b'\n', ..] | [b'\r', b'\n', ..]))
-}
-
-fn offset_in(outer: &[u8], inner: &[u8]) -> Range<usize> {
-    let start = inner.as_ptr() as usize - outer.as_ptr() as usize;
-    start..start + inner.len()
-}
-
-fn parse_kind(e: httparse::Error) -> Parse {
-    match e {
-        httparse::Error::HeaderName
-        | httparse::Error::HeaderValue
-        | httparse::Error::NewLine
-        | httparse::Error::Token => Parse::Header(Header::Token),
-        httparse::Error::Status => Parse::Status,
-        httparse::Error::TooManyHeaders => Parse::TooLarge,
-        httparse::Error::Version => Parse::Version,
-    }
 }
 
 /// Builds the request from a complete head and applies the framing rules:
@@ -189,7 +116,7 @@ fn build(
     let is_11 = version == Version::HTTP_11;
     let mut keep_alive = is_11;
     let mut saw_close = false;
-    let mut body = RequestBody::Empty;
+    let mut body = Framing::Empty;
     let mut content_length: Option<u64> = None;
     let mut saw_content_length = false;
     let mut saw_te = false;
@@ -201,9 +128,7 @@ fn build(
     headers.clear();
     headers.reserve(fields.len());
     for (name_at, value_at) in fields {
-        let name = HeaderName::from_bytes(&head[name_at.clone()]).map_err(|_| Parse::Internal)?;
-        let value = HeaderValue::from_maybe_shared(head.slice(value_at.clone()))
-            .map_err(|_| Parse::Header(Header::Token))?;
+        let (name, value) = field(head, name_at, value_at)?;
         match name {
             header::TRANSFER_ENCODING => {
                 if !is_11 {
@@ -215,7 +140,7 @@ fn build(
                 }
                 te_chunked = ends_with_chunked(&value);
                 if te_chunked {
-                    body = RequestBody::Chunked;
+                    body = Framing::Chunked;
                 }
             }
             header::CONTENT_LENGTH => {
@@ -236,9 +161,9 @@ fn build(
                         }
                         content_length = Some(n);
                         body = if n == 0 {
-                            RequestBody::Empty
+                            Framing::Empty
                         } else {
-                            RequestBody::Length(n)
+                            Framing::Length(n)
                         };
                     }
                 }
@@ -287,6 +212,192 @@ fn build(
     })
 }
 
+// ===== encoding (client) =====
+
+/// Encodes a client's request head into `dst` and returns how its body must be framed.
+///
+/// Framing follows hyper 1.12: explicit framing headers win over what the body knows about
+/// itself; a `transfer-encoding` is completed with `chunked` when it lacks it; a body of
+/// unknown size goes chunked, except on GET, HEAD and CONNECT (and in HTTP/1.0), where it is
+/// not sent at all unless the request declares a length.
+#[cfg(feature = "client")]
+pub(crate) fn encode(
+    parts: &mut http::request::Parts,
+    size: BodySize,
+    title_case: bool,
+    dst: &mut BytesMut,
+) -> BodyEncoder {
+    let framing = choose_request_framing(parts, size);
+
+    dst.extend_from_slice(parts.method.as_str().as_bytes());
+    dst.extend_from_slice(b" ");
+    let mut line = UriWriter(dst);
+    // Writing into memory cannot fail.
+    let _written: std::fmt::Result =
+        std::fmt::Write::write_fmt(&mut line, format_args!("{}", parts.uri));
+    // Only HTTP/1.0 and 1.1 exist on this connection; anything else is sent as 1.1.
+    dst.extend_from_slice(if parts.version == Version::HTTP_10 {
+        b" HTTP/1.0\r\n"
+    } else {
+        b" HTTP/1.1\r\n"
+    });
+
+    match parts.extensions.get::<HeaderCaseMap>() {
+        Some(map) => write_original_case(&parts.headers, map, title_case, dst),
+        None => {
+            for (name, value) in &parts.headers {
+                if title_case {
+                    write_title_case(dst, name.as_str().as_bytes());
+                } else {
+                    dst.extend_from_slice(name.as_str().as_bytes());
+                }
+                dst.extend_from_slice(b": ");
+                dst.extend_from_slice(value.as_bytes());
+                dst.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    dst.extend_from_slice(b"\r\n");
+    framing
+}
+
+#[cfg(feature = "client")]
+struct UriWriter<'a>(&'a mut BytesMut);
+
+#[cfg(feature = "client")]
+impl std::fmt::Write for UriWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// Names in their recorded spelling, one spelling per value; an empty value is written as
+/// `name:` with nothing after the colon, as curl's test cases expect.
+#[cfg(feature = "client")]
+fn write_original_case(
+    headers: &HeaderMap,
+    map: &HeaderCaseMap,
+    title_case: bool,
+    dst: &mut BytesMut,
+) {
+    for name in headers.keys() {
+        let mut spellings = map.get_all(name);
+        for value in headers.get_all(name) {
+            match spellings.next() {
+                Some(original) => dst.extend_from_slice(original),
+                None if title_case => write_title_case(dst, name.as_str().as_bytes()),
+                None => dst.extend_from_slice(name.as_str().as_bytes()),
+            }
+            if value.is_empty() {
+                dst.extend_from_slice(b":\r\n");
+            } else {
+                dst.extend_from_slice(b": ");
+                dst.extend_from_slice(value.as_bytes());
+                dst.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+}
+
+#[cfg(feature = "client")]
+fn choose_request_framing(parts: &mut http::request::Parts, size: BodySize) -> BodyEncoder {
+    let headers = &mut parts.headers;
+    if size == BodySize::Empty {
+        headers.remove(header::TRANSFER_ENCODING);
+        return BodyEncoder::Length(0);
+    }
+    let declared = declared_content_length(headers);
+    if parts.version != Version::HTTP_11 {
+        // HTTP/1.0 has no chunked coding, so only a declared length can carry a body.
+        headers.remove(header::TRANSFER_ENCODING);
+        return match (declared, size) {
+            (Some(n), _) => BodyEncoder::Length(n),
+            (None, BodySize::Known(n)) => set_content_length(headers, n),
+            _ => BodyEncoder::Length(0),
+        };
+    }
+    let encoder = if headers.contains_key(header::TRANSFER_ENCODING) {
+        complete_with_chunked(headers);
+        headers.remove(header::CONTENT_LENGTH);
+        BodyEncoder::Chunked {
+            trailer_names: None,
+        }
+    } else if let Some(n) = declared {
+        BodyEncoder::Length(n)
+    } else if let BodySize::Known(n) = size {
+        set_content_length(headers, n)
+    } else if matches!(parts.method, Method::GET | Method::HEAD | Method::CONNECT) {
+        // These almost never carry a body; a caller who means it declares a length.
+        BodyEncoder::Length(0)
+    } else {
+        headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        headers.remove(header::CONTENT_LENGTH);
+        BodyEncoder::Chunked {
+            trailer_names: None,
+        }
+    };
+    match encoder {
+        BodyEncoder::Chunked { .. } => {
+            let announced: Vec<HeaderName> = headers
+                .get_all(header::TRAILER)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|list| list.split(','))
+                .filter_map(|item| HeaderName::from_bytes(item.trim().as_bytes()).ok())
+                .collect();
+            BodyEncoder::Chunked {
+                trailer_names: (!announced.is_empty()).then_some(announced),
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(feature = "client")]
+fn set_content_length(headers: &mut HeaderMap, n: u64) -> BodyEncoder {
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    BodyEncoder::Length(n)
+}
+
+/// The one length all `content-length` values (comma lists included) agree on.
+pub(crate) fn declared_content_length(headers: &HeaderMap) -> Option<u64> {
+    let mut agreed = None;
+    for value in headers.get_all(header::CONTENT_LENGTH) {
+        for item in value.to_str().ok()?.split(',') {
+            let n = parse_content_length(item.trim().as_bytes())?;
+            if agreed.is_some_and(|prev| prev != n) {
+                return None;
+            }
+            agreed = Some(n);
+        }
+    }
+    agreed
+}
+
+/// Makes `chunked` the last coding of the last `transfer-encoding` value.
+#[cfg(feature = "client")]
+fn complete_with_chunked(headers: &mut HeaderMap) {
+    let header::Entry::Occupied(mut entry) = headers.entry(header::TRANSFER_ENCODING) else {
+        return;
+    };
+    let Some(last) = entry.iter_mut().last() else {
+        return;
+    };
+    if ends_with_chunked(last) {
+        return;
+    }
+    let mut joined = BytesMut::with_capacity(last.len() + 9);
+    joined.extend_from_slice(last.as_bytes());
+    joined.extend_from_slice(b", chunked");
+    if let Ok(value) = HeaderValue::from_maybe_shared(joined.freeze()) {
+        *last = value;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +433,7 @@ mod tests {
                 let req = r.expect("complete head");
                 assert_eq!(req.head.method(), Method::POST);
                 assert_eq!(req.head.uri(), "/upload?x=1");
-                assert_eq!(req.body, RequestBody::Length(5));
+                assert_eq!(req.body, Framing::Length(5));
                 assert!(req.keep_alive);
             }
         }
@@ -338,7 +449,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(te_after_cl.body, RequestBody::Chunked);
+        assert_eq!(te_after_cl.body, Framing::Chunked);
         assert!(!te_after_cl.keep_alive);
         assert!(te_after_cl.head.headers().get("content-length").is_none());
 
@@ -450,13 +561,5 @@ mod tests {
                 &Bytes::from_static(b"x-mixed-case")
             ]
         );
-    }
-
-    #[test]
-    fn head_end_detection_accepts_bare_newlines() {
-        assert!(has_head_end(b"GET / HTTP/1.1\n\n", 0));
-        assert!(has_head_end(b"GET / HTTP/1.1\r\n\r\n", 0));
-        assert!(has_head_end(b"GET / HTTP/1.1\n\r\n", 0));
-        assert!(!has_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n", 0));
     }
 }

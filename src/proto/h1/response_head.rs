@@ -9,21 +9,11 @@ use bytes::BytesMut;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Extensions, Method, StatusCode, Version};
 
-use super::body_encoder::BodyEncoder;
+use super::body_encoder::{BodyEncoder, BodySize};
 use super::date;
 use super::header_values::{ends_with_chunked, parse_content_length, says_close, says_keep_alive};
 use crate::error::{Error, User};
 use crate::ext::HeaderCaseMap;
-
-/// What the response's body will look like, as far as framing is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BodySize {
-    /// The body is known to be empty.
-    Empty,
-    /// The body reports an exact size.
-    Known(u64),
-    Unknown,
-}
 
 /// The parts of a response that end up in its head.
 pub(crate) struct ResponseHead {

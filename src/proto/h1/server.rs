@@ -23,14 +23,14 @@ use http::{Method, Request, Response, StatusCode, Version};
 use http_body::{Body, Frame};
 
 use super::body_decoder::{Decoded, Decoder};
-use super::body_encoder::BodyEncoder;
+use super::body_encoder::{BodyEncoder, BodySize};
 use super::date;
 use super::header_values::list_contains;
 use super::out_buf::WriteMode;
-use super::request_head::{self, HeadConfig, HeadScratch, ParsedRequest, RequestBody};
-use super::response_head::{self, BodySize, EncodeContext, ResponseHead};
+use super::request_head::{self, HeadConfig, HeadScratch, ParsedRequest};
+use super::response_head::{self, EncodeContext, ResponseHead};
 use super::transport::{Drained, Transport};
-use crate::body::{BodyLength, Incoming, Sender};
+use crate::body::{Incoming, Sender};
 use crate::error::{Error, Kind, Parse, User};
 use crate::rt::{Read, Sleep, Timer, Write};
 use crate::service::HttpService;
@@ -593,19 +593,9 @@ where
             .iter()
             .any(|v| list_contains(v, "trailers"));
         let expect_continue = expect_continue && parts.version != Version::HTTP_10;
-        let (length, decoder) = match body {
-            RequestBody::Empty => (None, None),
-            RequestBody::Length(n) => (Some(BodyLength::Exact(n)), Some(Decoder::length(n))),
-            RequestBody::Chunked => (
-                Some(BodyLength::Chunked),
-                Some(Decoder::chunked(
-                    self.cfg.head.max_headers,
-                    self.cfg.head.max_header_size,
-                )),
-            ),
-        };
-        let incoming = match (length, decoder) {
-            (Some(length), Some(decoder)) => {
+        let framing = body.decoder(self.cfg.head.max_headers, self.cfg.head.max_header_size);
+        let incoming = match framing {
+            Some((decoder, length)) => {
                 let (tx, incoming) = Incoming::channel(length, expect_continue);
                 self.reading = Reading::Body(BodyReader {
                     decoder,
@@ -614,7 +604,7 @@ where
                 });
                 incoming
             }
-            _ => {
+            None => {
                 self.reading = Reading::Done;
                 Incoming::empty()
             }
@@ -887,13 +877,7 @@ where
 
     fn start_response(&mut self, response: Response<B>) -> crate::Result<()> {
         let (parts, body) = response.into_parts();
-        let size = if body.is_end_stream() {
-            BodySize::Empty
-        } else {
-            body.size_hint()
-                .exact()
-                .map_or(BodySize::Unknown, BodySize::Known)
-        };
+        let size = BodySize::of(&body);
         let mut head = ResponseHead {
             status: parts.status,
             version: parts.version,

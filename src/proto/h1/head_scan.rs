@@ -1,0 +1,174 @@
+//! What both roles' head parsers share: limits, the incremental scan for a head's end, the
+//! header slots handed to httparse, and turning parsed fields into `http` types.
+//!
+//! A head arrives in pieces. After an incomplete parse the scratch remembers how far the
+//! buffer went; the next attempt first scans only the new bytes for the blank line that ends
+//! a head, and parses again only once one is there. The limits are checked while a head is
+//! still incomplete, so a peer cannot make the buffer grow past them.
+use std::mem::MaybeUninit;
+use std::ops::Range;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderName, HeaderValue};
+
+use crate::error::{Header, Parse};
+
+/// Header fields accepted by default; more is `431 Request Header Fields Too Large` (server)
+/// or a parse error (client).
+pub(crate) const DEFAULT_MAX_HEADERS: usize = 100;
+/// Header names longer than this make the head too large.
+const MAX_NAME_LEN: usize = 1 << 16;
+
+/// Limits and options for parsing heads.
+#[derive(Clone, Debug)]
+pub(crate) struct HeadConfig {
+    pub(crate) parser: httparse::ParserConfig,
+    pub(crate) max_headers: Option<usize>,
+    pub(crate) max_header_size: Option<usize>,
+    /// A head still incomplete once the buffer holds this much is too large.
+    pub(crate) max_buf: usize,
+    pub(crate) preserve_case: bool,
+}
+
+/// Reusable scratch space for one connection's parses.
+#[derive(Debug, Default)]
+pub(crate) struct HeadScratch {
+    /// Where each field's name and value lie in the head.
+    pub(crate) fields: Vec<(Range<usize>, Range<usize>)>,
+    /// Length of the buffer at the last incomplete parse; bytes before it hold no head end.
+    partial_len: Option<usize>,
+}
+
+impl HeadScratch {
+    /// Whether parsing `buf` again could succeed: false while no head end arrived since the
+    /// last incomplete attempt.
+    pub(crate) fn worth_parsing(&self, buf: &[u8]) -> bool {
+        match self.partial_len {
+            Some(prev) => has_head_end(buf, prev.saturating_sub(3)),
+            None => true,
+        }
+    }
+
+    /// Records an incomplete head, or rejects it if it already reached a limit.
+    pub(crate) fn incomplete(&mut self, buf: &[u8], cfg: &HeadConfig) -> Result<(), Parse> {
+        let len = buf.len();
+        if cfg.max_header_size.is_some_and(|max| len >= max) || len >= cfg.max_buf {
+            return Err(Parse::TooLarge);
+        }
+        self.partial_len = Some(len);
+        Ok(())
+    }
+
+    /// Records where the parsed fields lie, for slicing them out of the head afterwards.
+    pub(crate) fn complete(
+        &mut self,
+        bytes: &[u8],
+        fields: &[httparse::Header<'_>],
+    ) -> Result<(), Parse> {
+        self.partial_len = None;
+        self.fields.clear();
+        for field in fields {
+            if field.name.len() >= MAX_NAME_LEN {
+                return Err(Parse::TooLarge);
+            }
+            self.fields.push((
+                offset_in(bytes, field.name.as_bytes()),
+                offset_in(bytes, field.value),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `parse` with room for `max_headers` fields: on the stack up to the default count, on
+/// the heap beyond it.
+pub(crate) fn with_field_slots<'b, R>(
+    max_headers: Option<usize>,
+    parse: impl FnOnce(&mut [MaybeUninit<httparse::Header<'b>>]) -> R,
+) -> R {
+    let max = max_headers.unwrap_or(DEFAULT_MAX_HEADERS);
+    if max <= DEFAULT_MAX_HEADERS {
+        let mut inline =
+            [const { MaybeUninit::<httparse::Header<'b>>::uninit() }; DEFAULT_MAX_HEADERS];
+        parse(&mut inline[..max])
+    } else {
+        let mut heap = Vec::with_capacity(max);
+        heap.resize_with(max, MaybeUninit::uninit);
+        parse(&mut heap[..])
+    }
+}
+
+/// Whether `buf[from..]` contains the blank line ending a head (`\n\n` or `\n\r\n`).
+pub(crate) fn has_head_end(buf: &[u8], from: usize) -> bool {
+    let tail = buf.get(from..).unwrap_or_default();
+    tail.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && matches!(&tail[i + 1..], [b'\n', ..] | [b'\r', b'\n', ..]))
+}
+
+/// Where `inner`, a subslice of `outer`, lies within it.
+pub(crate) fn offset_in(outer: &[u8], inner: &[u8]) -> Range<usize> {
+    let start = inner.as_ptr() as usize - outer.as_ptr() as usize;
+    start..start + inner.len()
+}
+
+/// The parse error kind for an httparse error.
+pub(crate) fn parse_kind(e: httparse::Error) -> Parse {
+    match e {
+        httparse::Error::HeaderName
+        | httparse::Error::HeaderValue
+        | httparse::Error::NewLine
+        | httparse::Error::Token => Parse::Header(Header::Token),
+        httparse::Error::Status => Parse::Status,
+        httparse::Error::TooManyHeaders => Parse::TooLarge,
+        httparse::Error::Version => Parse::Version,
+    }
+}
+
+/// The field at `name_at` / `value_at` of `head`, sharing its memory.
+pub(crate) fn field(
+    head: &Bytes,
+    name_at: &Range<usize>,
+    value_at: &Range<usize>,
+) -> Result<(HeaderName, HeaderValue), Parse> {
+    let name = HeaderName::from_bytes(&head[name_at.clone()]).map_err(|_| Parse::Internal)?;
+    let value = HeaderValue::from_maybe_shared(head.slice(value_at.clone()))
+        .map_err(|_| Parse::Header(Header::Token))?;
+    Ok((name, value))
+}
+
+/// Splits a complete head of `len` bytes off the front of the buffer.
+pub(crate) fn take_head(buf: &mut BytesMut, len: usize) -> Bytes {
+    buf.split_to(len).freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_end_detection_accepts_bare_newlines() {
+        assert!(has_head_end(b"GET / HTTP/1.1\n\n", 0));
+        assert!(has_head_end(b"GET / HTTP/1.1\r\n\r\n", 0));
+        assert!(has_head_end(b"GET / HTTP/1.1\n\r\n", 0));
+        assert!(!has_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n", 0));
+    }
+
+    #[test]
+    fn an_incomplete_head_at_a_limit_is_too_large() {
+        let cfg = HeadConfig {
+            parser: httparse::ParserConfig::default(),
+            max_headers: None,
+            max_header_size: Some(10),
+            max_buf: 100,
+            preserve_case: false,
+        };
+        let mut scratch = HeadScratch::default();
+        assert!(scratch.incomplete(b"123456789", &cfg).is_ok());
+        assert!(!scratch.worth_parsing(b"123456789a"));
+        assert_eq!(
+            scratch.incomplete(b"1234567890", &cfg),
+            Err(Parse::TooLarge)
+        );
+    }
+}
