@@ -37,5 +37,7 @@ pub mod upgrade;
 #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
 mod proto;
 
+#[cfg(all(feature = "client", feature = "http1"))]
+pub mod client;
 #[cfg(feature = "server")]
 pub mod server;

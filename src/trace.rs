@@ -3,6 +3,7 @@
 //! They keep call sites free of `cfg` attributes. Without the feature the arguments are still
 //! type-checked (inside a closure that is never called), so a log line cannot rot unnoticed.
 
+#[allow(unused_macros)]
 macro_rules! log_event {
     ($level:ident, $($arg:tt)+) => {{
         #[cfg(feature = "tracing")]

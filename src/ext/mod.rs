@@ -20,10 +20,16 @@
 
 #[cfg(all(any(feature = "client", feature = "server"), feature = "http1"))]
 mod header_case;
+#[cfg(all(feature = "client", feature = "http1"))]
+mod informational;
 #[cfg(feature = "http1")]
 mod reason_phrase;
 
 #[cfg(all(any(feature = "client", feature = "server"), feature = "http1"))]
 pub(crate) use header_case::HeaderCaseMap;
+#[cfg(all(feature = "client", feature = "http1"))]
+pub use informational::on_informational;
+#[cfg(all(feature = "client", feature = "http1"))]
+pub(crate) use informational::OnInformational;
 #[cfg(feature = "http1")]
 pub use reason_phrase::ReasonPhrase;

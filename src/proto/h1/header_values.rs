@@ -1,8 +1,46 @@
-//! Reading the few header values that steer HTTP/1 framing and connection reuse.
+//! Reading the few header values that steer HTTP/1 framing and connection reuse, and
+//! adjusting an outgoing head's `Connection` header to the peer.
 //!
 //! All of them are comma-separated token lists compared case-insensitively; a value that is
 //! not visible ASCII never matches anything.
-use http::header::HeaderValue;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::Version;
+
+/// Aligns an outgoing head with what the peer understands, as hyper does: an HTTP/1.0 peer
+/// gets an HTTP/1.0 message that keeps the connection only with `keep-alive`, and an HTTP/1.1
+/// peer of a connection that will close is told `connection: close`.
+///
+/// Returns whether the connection may stay open after this message.
+pub(crate) fn adjust_for_peer(
+    version: &mut Version,
+    headers: &mut HeaderMap,
+    peer: Version,
+    mut keep_alive: bool,
+) -> bool {
+    if peer == Version::HTTP_10 {
+        let has_keep_alive = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .any(says_keep_alive);
+        if !has_keep_alive {
+            if *version == Version::HTTP_10 {
+                keep_alive = false;
+            } else if *version == Version::HTTP_11 && keep_alive {
+                headers.append(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+            }
+        }
+        *version = Version::HTTP_10;
+    } else if peer == Version::HTTP_11 && !keep_alive {
+        let has_close = headers.get_all(header::CONNECTION).iter().any(says_close);
+        if !has_close {
+            headers.append(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+    }
+    keep_alive
+}
+
+/// The largest `Content-Length` accepted: hyper reserves the two values above it.
+pub(crate) const MAX_CONTENT_LENGTH: u64 = u64::MAX - 2;
 
 /// Whether a comma-separated list contains `token` (case-insensitive).
 pub(crate) fn list_contains(value: &HeaderValue, token: &str) -> bool {

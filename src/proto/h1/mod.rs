@@ -6,10 +6,18 @@
 //! - [`out_buf`]: the single buffer of bytes encoded and not yet written.
 //! - [`transport`]: the IO object with its buffers; the only place that writes, shuts down or
 //!   releases the IO, and only after draining.
-//! - [`server`]: the server connection.
+//! - [`server`], [`client`]: the two connection drivers.
+
+// The codecs serve both roles; a build with only one of them leaves parts of them unused.
+#![cfg_attr(
+    not(all(feature = "client", feature = "server")),
+    allow(dead_code, unused_imports)
+)]
 
 pub(crate) mod body_decoder;
 pub(crate) mod body_encoder;
+#[cfg(feature = "client")]
+pub(crate) mod client;
 pub(crate) mod date;
 pub(crate) mod head_scan;
 pub(crate) mod header_values;

@@ -15,7 +15,9 @@ use super::body_decoder::Framing;
 use super::body_encoder::{BodyEncoder, BodySize};
 use super::head_scan::{field, offset_in, parse_kind, take_head, with_field_slots};
 pub(crate) use super::head_scan::{HeadConfig, HeadScratch};
-use super::header_values::{ends_with_chunked, parse_content_length, says_close, says_keep_alive};
+use super::header_values::{
+    ends_with_chunked, parse_content_length, says_close, says_keep_alive, MAX_CONTENT_LENGTH,
+};
 #[cfg(feature = "client")]
 use super::response_head::write_title_case;
 use crate::error::{Header, Parse};
@@ -23,8 +25,6 @@ use crate::ext::HeaderCaseMap;
 
 /// Longest request target accepted; longer is `414 URI Too Long`.
 const MAX_URI_LEN: usize = u16::MAX as usize - 1;
-/// The largest `Content-Length` representable next to the special lengths hyper reserves.
-const MAX_CONTENT_LENGTH: u64 = u64::MAX - 2;
 
 #[derive(Debug)]
 pub(crate) struct ParsedRequest {

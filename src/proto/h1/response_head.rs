@@ -5,14 +5,19 @@
 //! so that switching to this crate changes nothing on the wire. Where upstream would panic or
 //! corrupt a header, this module returns an error or writes the correct bytes instead; those
 //! cases are listed in `UPSTREAM.md`.
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Extensions, Method, StatusCode, Version};
 
+use super::body_decoder::Framing;
 use super::body_encoder::{BodyEncoder, BodySize};
 use super::date;
-use super::header_values::{ends_with_chunked, parse_content_length, says_close, says_keep_alive};
-use crate::error::{Error, User};
+use super::head_scan::{field, parse_kind, take_head, with_field_slots, HeadConfig, HeadScratch};
+use super::header_values::{
+    ends_with_chunked, parse_content_length, says_close, says_keep_alive, MAX_CONTENT_LENGTH,
+};
+use super::request_head::declared_content_length;
+use crate::error::{Error, Parse, User};
 use crate::ext::HeaderCaseMap;
 
 /// The parts of a response that end up in its head.
@@ -41,45 +46,6 @@ pub(crate) struct Encoded {
     /// The head written is not the one the application asked for; report this once the
     /// connection ends.
     pub(crate) replaced_because: Option<Error>,
-}
-
-/// Aligns the response with what an older peer understands, as hyper does: an HTTP/1.0 peer
-/// gets an HTTP/1.0 response that keeps the connection only if it says `keep-alive`, and an
-/// HTTP/1.1 peer of a connection that will close is told `connection: close`.
-///
-/// Returns whether the connection may stay open after this response.
-pub(crate) fn adjust_for_peer(
-    head: &mut ResponseHead,
-    peer: Version,
-    mut keep_alive: bool,
-) -> bool {
-    if peer == Version::HTTP_10 {
-        let has_keep_alive = head
-            .headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .any(says_keep_alive);
-        if !has_keep_alive {
-            if head.version == Version::HTTP_10 {
-                keep_alive = false;
-            } else if head.version == Version::HTTP_11 && keep_alive {
-                head.headers
-                    .append(header::CONNECTION, HeaderValue::from_static("keep-alive"));
-            }
-        }
-        head.version = Version::HTTP_10;
-    } else if peer == Version::HTTP_11 && !keep_alive {
-        let has_close = head
-            .headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .any(says_close);
-        if !has_close {
-            head.headers
-                .append(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-    }
-    keep_alive
 }
 
 /// Statuses and methods after which a response carries no body at all.
@@ -322,6 +288,238 @@ pub(crate) fn encode(
         closes: state.closes,
         replaced_because,
     })
+}
+
+// ===== parsing (client) =====
+
+/// A response head parsed by a client.
+#[cfg(feature = "client")]
+#[derive(Debug)]
+pub(crate) enum ParsedResponse {
+    /// A 1xx response other than 101: reported, then the final response follows.
+    Interim(http::Response<()>),
+    Final(FinalResponse),
+}
+
+#[cfg(feature = "client")]
+#[derive(Debug)]
+pub(crate) struct FinalResponse {
+    pub(crate) head: http::Response<()>,
+    pub(crate) body: Framing,
+    /// Whether the response allows the connection to be reused.
+    pub(crate) keep_alive: bool,
+    /// `101 Switching Protocols`, or a successful CONNECT: the connection becomes a tunnel.
+    pub(crate) upgrade: bool,
+}
+
+/// Parses the response head at the front of `buf`; `Ok(None)` when incomplete.
+///
+/// `request_method` decides which responses carry no body (HEAD) or open a tunnel
+/// (CONNECT). With `http09`, a response that does not start with a status line is taken as an
+/// HTTP/0.9 body running to the end of the connection.
+#[cfg(feature = "client")]
+pub(crate) fn parse(
+    buf: &mut BytesMut,
+    cfg: &HeadConfig,
+    scratch: &mut HeadScratch,
+    spare: &mut Option<HeaderMap>,
+    request_method: Option<&Method>,
+    http09: bool,
+) -> Result<Option<ParsedResponse>, Parse> {
+    if buf.is_empty() || !scratch.worth_parsing(buf) {
+        scratch.incomplete(buf, cfg)?;
+        return Ok(None);
+    }
+    let bytes: &[u8] = buf;
+    let parsed = with_field_slots(cfg.max_headers, |slots| {
+        let mut res = httparse::Response::new(&mut []);
+        let head_len = match cfg
+            .parser
+            .parse_response_with_uninit_headers(&mut res, bytes, slots)
+        {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::Version) if http09 => return Ok(Some(StatusLine::Http09)),
+            Err(e) => return Err(parse_kind(e)),
+        };
+        if cfg.max_header_size.is_some_and(|max| head_len > max) {
+            return Err(Parse::TooLarge);
+        }
+        let (Some(code), Some(reason), Some(minor)) = (res.code, res.reason, res.version) else {
+            return Err(Parse::Internal);
+        };
+        let status = StatusCode::from_u16(code).map_err(|_| Parse::Status)?;
+        let reason = (Some(reason) != status.canonical_reason())
+            .then(|| Bytes::copy_from_slice(reason.as_bytes()));
+        scratch.complete(bytes, res.headers)?;
+        Ok(Some(StatusLine::Http1 {
+            head_len,
+            status,
+            reason,
+            minor,
+        }))
+    })?;
+    let (head_len, status, reason, version) = match parsed {
+        None => {
+            scratch.incomplete(buf, cfg)?;
+            return Ok(None);
+        }
+        Some(StatusLine::Http09) => {
+            let mut head = http::Response::new(());
+            *head.version_mut() = Version::HTTP_09;
+            return Ok(Some(ParsedResponse::Final(FinalResponse {
+                head,
+                body: Framing::UntilClose,
+                keep_alive: false,
+                upgrade: false,
+            })));
+        }
+        Some(StatusLine::Http1 {
+            head_len,
+            status,
+            reason,
+            minor,
+        }) => (
+            head_len,
+            status,
+            reason,
+            if minor == 1 {
+                Version::HTTP_11
+            } else {
+                Version::HTTP_10
+            },
+        ),
+    };
+    let head = take_head(buf, head_len);
+    let unfold = cfg
+        .parser
+        .obsolete_multiline_headers_in_responses_are_allowed();
+
+    let mut headers = spare.take().unwrap_or_default();
+    headers.clear();
+    headers.reserve(scratch.fields.len());
+    let mut case_map = cfg.preserve_case.then(HeaderCaseMap::default);
+    let mut keep_alive = version == Version::HTTP_11;
+    let mut saw_close = false;
+    for (name_at, value_at) in &scratch.fields {
+        let (name, mut value) = field(&head, name_at, value_at)?;
+        if unfold && value.as_bytes().contains(&b'\n') {
+            value = unfold_value(value.as_bytes())?;
+        }
+        if name == header::CONNECTION {
+            if saw_close || says_close(&value) {
+                saw_close = true;
+                keep_alive = false;
+            } else if !keep_alive {
+                keep_alive = says_keep_alive(&value);
+            }
+        }
+        if let Some(map) = &mut case_map {
+            map.append(&name, head.slice(name_at.clone()));
+        }
+        headers.append(name, value);
+    }
+
+    let mut response = http::Response::new(());
+    *response.status_mut() = status;
+    *response.version_mut() = version;
+    *response.headers_mut() = headers;
+    if let Some(map) = case_map {
+        response.extensions_mut().insert(map);
+    }
+    if let Some(reason) = reason {
+        response
+            .extensions_mut()
+            .insert(crate::ext::ReasonPhrase::from_bytes_unchecked(reason));
+    }
+
+    let Some((body, upgrade)) = response_framing(&response, request_method)? else {
+        return Ok(Some(ParsedResponse::Interim(response)));
+    };
+    Ok(Some(ParsedResponse::Final(FinalResponse {
+        head: response,
+        body,
+        // A tunnel never carries another HTTP exchange.
+        keep_alive: keep_alive && !upgrade,
+        upgrade,
+    })))
+}
+
+#[cfg(feature = "client")]
+enum StatusLine {
+    Http1 {
+        head_len: usize,
+        status: StatusCode,
+        reason: Option<Bytes>,
+        minor: u8,
+    },
+    Http09,
+}
+
+/// How a response's body is delimited (RFC 9112 section 6.3), and whether it opens a
+/// tunnel; `None` for interim (1xx) responses.
+#[cfg(feature = "client")]
+fn response_framing(
+    res: &http::Response<()>,
+    method: Option<&Method>,
+) -> Result<Option<(Framing, bool)>, Parse> {
+    match res.status().as_u16() {
+        101 => return Ok(Some((Framing::Empty, true))),
+        100..=199 => return Ok(None),
+        204 | 304 => return Ok(Some((Framing::Empty, false))),
+        _ => {}
+    }
+    if method == Some(&Method::HEAD) {
+        return Ok(Some((Framing::Empty, false)));
+    }
+    if method == Some(&Method::CONNECT) && res.status().is_success() {
+        return Ok(Some((Framing::Empty, true)));
+    }
+    let headers = res.headers();
+    let framing = if headers.contains_key(header::TRANSFER_ENCODING) {
+        if res.version() == Version::HTTP_10 {
+            return Err(Parse::Header(
+                crate::error::Header::TransferEncodingUnexpected,
+            ));
+        }
+        let chunked_last = headers
+            .get_all(header::TRANSFER_ENCODING)
+            .iter()
+            .next_back()
+            .is_some_and(ends_with_chunked);
+        if chunked_last {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        }
+    } else if let Some(n) = declared_content_length(headers) {
+        if n > MAX_CONTENT_LENGTH {
+            return Err(Parse::TooLarge);
+        }
+        if n == 0 {
+            Framing::Empty
+        } else {
+            Framing::Length(n)
+        }
+    } else if headers.contains_key(header::CONTENT_LENGTH) {
+        return Err(Parse::Header(crate::error::Header::ContentLengthInvalid));
+    } else {
+        Framing::UntilClose
+    };
+    Ok(Some((framing, false)))
+}
+
+/// Replaces each obsolete line fold (a line break followed by whitespace) with one space,
+/// trimming the pieces, as RFC 9112 section 5.2 asks of a recipient.
+#[cfg(feature = "client")]
+fn unfold_value(folded: &[u8]) -> Result<HeaderValue, Parse> {
+    let mut lines = folded.split(|b| *b == b'\n');
+    let mut out = lines.next().unwrap_or_default().trim_ascii_end().to_vec();
+    for line in lines {
+        out.push(b' ');
+        out.extend_from_slice(line.trim_ascii());
+    }
+    HeaderValue::from_bytes(&out).map_err(|_| Parse::Header(crate::error::Header::Token))
 }
 
 fn write_status_line(head: &ResponseHead, dst: &mut BytesMut) {

@@ -25,7 +25,7 @@ use http_body::{Body, Frame};
 use super::body_decoder::{Decoded, Decoder};
 use super::body_encoder::{BodyEncoder, BodySize};
 use super::date;
-use super::header_values::list_contains;
+use super::header_values::{adjust_for_peer, list_contains};
 use super::out_buf::WriteMode;
 use super::request_head::{self, HeadConfig, HeadScratch, ParsedRequest};
 use super::response_head::{self, EncodeContext, ResponseHead};
@@ -201,7 +201,7 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     pub(crate) fn new(io: I, service: S, cfg: ServerConfig) -> Self {
-        let transport = Transport::new(io, cfg.write_mode, cfg.head.max_buf);
+        let transport = Transport::new(io, cfg.write_mode, cfg.head.max_buf, None);
         let header_timer = cfg
             .header_read_timeout
             .clone()
@@ -560,7 +560,12 @@ where
             headers: HeaderMap::new(),
             extensions: http::Extensions::new(),
         };
-        let keep_alive = response_head::adjust_for_peer(&mut head, self.peer_version, false);
+        let keep_alive = adjust_for_peer(
+            &mut head.version,
+            &mut head.headers,
+            self.peer_version,
+            false,
+        );
         let cx = EncodeContext {
             request_method: None,
             keep_alive,
@@ -884,8 +889,12 @@ where
             headers: parts.headers,
             extensions: parts.extensions,
         };
-        self.keep_alive =
-            response_head::adjust_for_peer(&mut head, self.peer_version, self.keep_alive);
+        self.keep_alive = adjust_for_peer(
+            &mut head.version,
+            &mut head.headers,
+            self.peer_version,
+            self.keep_alive,
+        );
         let cx = EncodeContext {
             request_method: self.request_method.as_ref(),
             keep_alive: self.keep_alive,

@@ -37,6 +37,8 @@ pub(crate) struct Transport<I, B> {
     /// Size of the next read; grows while reads fill it, shrinks when they stop.
     next_read: usize,
     max_read: usize,
+    /// Reads are always `next_read` bytes (`read_buf_exact_size`).
+    fixed_reads: bool,
     read_eof: bool,
     out: OutBuf<B>,
     /// Bytes were written since the transport was last flushed.
@@ -48,7 +50,12 @@ where
     I: Read + Write + Unpin,
     B: bytes::Buf,
 {
-    pub(crate) fn new(io: I, mode: Option<WriteMode>, max_buf: usize) -> Self {
+    pub(crate) fn new(
+        io: I,
+        mode: Option<WriteMode>,
+        max_buf: usize,
+        exact_reads: Option<usize>,
+    ) -> Self {
         let mode = mode.unwrap_or(if io.is_write_vectored() {
             WriteMode::Queue
         } else {
@@ -57,8 +64,9 @@ where
         Transport {
             io,
             read_buf: BytesMut::new(),
-            next_read: MIN_READ,
-            max_read: max_buf.max(MIN_READ),
+            next_read: exact_reads.unwrap_or(MIN_READ),
+            max_read: exact_reads.unwrap_or(max_buf.max(MIN_READ)),
+            fixed_reads: exact_reads.is_some(),
             read_eof: false,
             out: OutBuf::new(mode, max_buf),
             needs_flush: false,
@@ -122,6 +130,9 @@ where
     }
 
     fn adapt_read_size(&mut self, got: usize, asked: usize) {
+        if self.fixed_reads {
+            return;
+        }
         if got >= asked && asked == self.next_read {
             self.next_read = (self.next_read * 2).min(self.max_read);
         } else if got < self.next_read / 4 {

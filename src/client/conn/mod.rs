@@ -1,0 +1,9 @@
+//! Client connections, one module per protocol.
+//!
+//! A handshake returns a handle that sends requests and a connection future that must be
+//! polled (usually spawned) for the requests to make progress.
+
+#[cfg(feature = "http1")]
+pub mod http1;
+
+pub use super::dispatch::TrySendError;
