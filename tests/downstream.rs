@@ -64,3 +64,13 @@ fn axum_app_on_the_fork_serves_keep_alive_echo_and_a_slowly_read_4mib_body() {
 fn hyper_util_app_on_the_fork_serves_and_shuts_down_gracefully() {
     build_and_run("hyper-util-app");
 }
+
+#[test]
+fn hyper_util_pooled_client_on_the_fork_reuses_a_keep_alive_connection() {
+    build_and_run("hyper-util-client-app");
+}
+
+#[test]
+fn reqwest_without_default_features_on_the_fork_reuses_a_keep_alive_connection() {
+    build_and_run("reqwest-app");
+}
