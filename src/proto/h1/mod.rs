@@ -19,8 +19,11 @@ pub(crate) mod body_encoder;
 #[cfg(feature = "client")]
 pub(crate) mod client;
 pub(crate) mod date;
+#[cfg(all(test, feature = "server"))]
+mod explore;
 pub(crate) mod head_scan;
 pub(crate) mod header_values;
+pub(crate) mod injected_bugs;
 pub(crate) mod out_buf;
 pub(crate) mod request_head;
 pub(crate) mod response_head;

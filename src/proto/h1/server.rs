@@ -26,6 +26,7 @@ use super::body_decoder::{Decoded, Decoder};
 use super::body_encoder::{BodyEncoder, BodySize};
 use super::date;
 use super::header_values::{adjust_for_peer, list_contains};
+use super::injected_bugs::{self, Bug};
 use super::out_buf::WriteMode;
 use super::request_head::{self, HeadConfig, HeadScratch, ParsedRequest};
 use super::response_head::{self, EncodeContext, ResponseHead};
@@ -367,7 +368,8 @@ where
             let must_write = self.write_now || !self.transport.out().has_room();
             // Before waiting for anything, everything owed goes out: a response is never held
             // back while the connection sleeps.
-            if must_write || !progress {
+            let skip_write = !progress && injected_bugs::active(Bug::YieldWithoutWriting);
+            if (must_write || !progress) && !skip_write {
                 let owed = self.transport.owed();
                 match self.transport.poll_write_out(cx) {
                     Poll::Ready(Ok(())) => self.write_now = false,

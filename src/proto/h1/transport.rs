@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::injected_bugs::{self, Bug};
 use super::out_buf::{OutBuf, WriteMode};
 use crate::rt::{Read, ReadBuf, Write};
 
@@ -146,6 +147,9 @@ where
     /// the transport is not ready and the task will be woken when it is; some bytes may have
     /// been written (see [`owed`](Self::owed)).
     pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if injected_bugs::active(Bug::FlushSkippedWhileInputBuffered) && !self.read_buf.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
         if !self.out.is_empty() {
             let before = self.out.owed();
             let result = self.out.poll_write_to(&mut self.io, cx);
@@ -168,9 +172,14 @@ where
 
     /// Completes once every encoded byte was accepted by the transport and flushed.
     pub(crate) fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Drained>> {
+        if injected_bugs::active(Bug::ShutdownBeforeFlush) {
+            return Poll::Ready(Ok(Drained { _private: () }));
+        }
         match self.poll_write_out(cx) {
             Poll::Ready(Ok(())) => {
-                debug_assert!(self.out.is_empty() && !self.needs_flush);
+                debug_assert!(
+                    (self.out.is_empty() && !self.needs_flush) || injected_bugs::any_active()
+                );
                 Poll::Ready(Ok(Drained { _private: () }))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -185,7 +194,7 @@ where
         _proof: &Drained,
     ) -> Poll<io::Result<()>> {
         debug_assert!(
-            self.out.is_empty(),
+            self.out.is_empty() || injected_bugs::any_active(),
             "output was encoded after the drain proof"
         );
         Pin::new(&mut self.io).poll_shutdown(cx)
@@ -195,7 +204,7 @@ where
     pub(crate) fn release(self, proof: Drained) -> (I, Bytes) {
         let Drained { _private: () } = proof;
         debug_assert!(
-            self.out.is_empty(),
+            self.out.is_empty() || injected_bugs::any_active(),
             "output was encoded after the drain proof"
         );
         (self.io, self.read_buf.freeze())
