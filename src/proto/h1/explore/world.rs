@@ -70,7 +70,11 @@ impl Choices {
     /// True with probability about `1/n`. Option 0 (what enumeration follows past its
     /// depth) is `false`, so the rare outcome is never the default one.
     pub(super) fn one_in(&mut self, n: u32) -> bool {
-        self.pick(n) == n - 1
+        match self.source {
+            Source::Random(_) => self.pick(n) == n - 1,
+            // Enumeration visits both outcomes whatever their odds.
+            Source::Enumerate { .. } => self.pick(2) == 1,
+        }
     }
 
     /// A number in `lo..=hi`. Enumeration only distinguishes the ends and the middle, which
@@ -128,6 +132,8 @@ pub(super) struct World {
     pub(super) peer_reads_up_to: Option<usize>,
     pub(super) shutdown_at: Option<usize>,
     pub(super) wrote_after_shutdown: bool,
+    /// The transport failed; every later call fails too, as a broken socket does.
+    pub(super) broken: bool,
     /// Pending wake-ups. A source the scenario never fires (a silent peer) stays here.
     pub(super) wakers: Vec<(WakeSource, Waker)>,
     /// IO calls and their outcomes, for failure reports.
@@ -152,6 +158,7 @@ impl World {
             peer_reads_up_to: None,
             shutdown_at: None,
             wrote_after_shutdown: false,
+            broken: false,
             wakers: Vec::new(),
             log: Vec::new(),
             log_enabled: false,
@@ -163,6 +170,15 @@ impl World {
             let line = what();
             self.log.push(line);
         }
+    }
+
+    /// Whether this call fails: rarely at first, then always once the transport broke.
+    fn fails(&mut self, what: &str) -> bool {
+        if !self.broken && self.choices.one_in(400) {
+            self.broken = true;
+            self.note(|| format!("{what} -> error (transport breaks)"));
+        }
+        self.broken
     }
 
     fn park(&mut self, source: WakeSource, cx: &Context<'_>) {
@@ -221,6 +237,12 @@ impl Read for MockIo {
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let mut w = lock(&self.world);
+        if w.fails("read") {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "injected",
+            )));
+        }
         let available = w.inbound.len() - w.read_pos;
         if available == 0 {
             if w.peer_sends_eof {
@@ -255,6 +277,9 @@ impl MockIo {
         let mut w = lock(&self.world);
         if w.shutdown_at.is_some() {
             w.wrote_after_shutdown = true;
+        }
+        if w.fails("write") {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, "injected")));
         }
         let room = w
             .peer_reads_up_to
@@ -307,6 +332,9 @@ impl Write for MockIo {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut w = lock(&self.world);
+        if w.fails("flush") {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, "injected")));
+        }
         if w.choices.one_in(4) {
             w.park(WakeSource::Flush, cx);
             return Poll::Pending;
@@ -320,6 +348,9 @@ impl Write for MockIo {
             let at = w.outbound.len();
             w.shutdown_at = Some(at);
             w.note(|| format!("shutdown after {at} bytes"));
+        }
+        if w.fails("shutdown") {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, "injected")));
         }
         if w.choices.one_in(4) {
             w.park(WakeSource::Shutdown, cx);
