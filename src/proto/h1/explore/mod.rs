@@ -17,6 +17,7 @@
 //! Failures print the seed and the scenario; `EXPLORE_SEED=<seed>` replays one.
 #![allow(clippy::type_complexity)]
 
+mod client;
 mod oracle;
 mod world;
 
@@ -803,6 +804,23 @@ fn explore_random(
     Ok(ends)
 }
 
+/// Runs `count` random client schedules from `base`.
+fn explore_client_random(
+    base: u64,
+    count: u64,
+) -> Result<std::collections::HashMap<RunEnd, u64>, Failure> {
+    let mut ends = std::collections::HashMap::new();
+    for i in 0..count {
+        let seed = base.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let note = format!(
+            "replay: EXPLORE_SEED={seed:x} cargo test --features full --lib explore::tests::replay_client -- --nocapture"
+        );
+        let end = client::run(&note, Choices::random(seed))?;
+        *ends.entry(end).or_insert(0) += 1;
+    }
+    Ok(ends)
+}
+
 /// The small exchange enumerated exhaustively: one GET answered with 5 bytes, then the peer
 /// closes; everything sent at once.
 fn tiny_scenario() -> Scenario {
@@ -907,6 +925,46 @@ mod tests {
         }
     }
 
+    #[test]
+    fn five_thousand_random_client_schedules_keep_every_invariant() {
+        let ends = match explore_client_random(0xc11e_2026, 5_000) {
+            Err(Failure(report)) => panic!("{report}"),
+            Ok(ends) => ends,
+        };
+        for end in [
+            RunEnd::Completed,
+            RunEnd::Released,
+            RunEnd::Upgraded,
+            RunEnd::Failed,
+        ] {
+            assert!(
+                ends.get(&end).copied().unwrap_or(0) >= 50,
+                "too few client runs ended {end:?}: {ends:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn replay_client() {
+        let Some(seed) = seed_from_env() else {
+            return;
+        };
+        if let Err(Failure(report)) = client::run(&format!("seed {seed:x}"), Choices::random(seed))
+        {
+            panic!("{report}");
+        }
+    }
+
+    #[test]
+    fn the_client_explorer_catches_shutdown_before_flush() {
+        match with_bug(Bug::ShutdownBeforeFlush, || {
+            explore_client_random(0xb0b_c11e, 5_000)
+        }) {
+            Err(Failure(report)) => assert!(report.starts_with("client:"), "{report}"),
+            Ok(_) => panic!("the client explorer missed the shutdown-before-flush bug"),
+        }
+    }
+
     fn catches(bug: Bug) -> String {
         match with_bug(bug, || explore_random(0xb0b_5eed, 5_000)) {
             Err(Failure(report)) => report,
@@ -954,7 +1012,17 @@ mod tests {
         };
         let secs = start.elapsed().as_secs_f64();
         println!(
-            "{count} schedules in {secs:.1} s: {:.0} schedules/s; ended: {ends:?}",
+            "server: {count} schedules in {secs:.1} s: {:.0} schedules/s; ended: {ends:?}",
+            count as f64 / secs
+        );
+        let start = std::time::Instant::now();
+        let ends = match explore_client_random(0xfeed_c11e, count) {
+            Err(Failure(report)) => panic!("{report}"),
+            Ok(ends) => ends,
+        };
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "client: {count} schedules in {secs:.1} s: {:.0} schedules/s; ended: {ends:?}",
             count as f64 / secs
         );
     }

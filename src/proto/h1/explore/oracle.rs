@@ -88,6 +88,70 @@ pub(super) fn read_responses(
     Ok(seen)
 }
 
+/// One request as the peer (a server) saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct SeenRequest {
+    pub(super) path: String,
+    pub(super) body: Vec<u8>,
+    pub(super) complete: bool,
+}
+
+/// Reads requests from `bytes` until it runs out; a request without framing headers has no
+/// body.
+pub(super) fn read_requests(bytes: &[u8]) -> Result<Vec<SeenRequest>, String> {
+    let mut seen = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let mut fields = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut fields);
+        let head_len = match req.parse(rest) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => {
+                seen.push(SeenRequest {
+                    path: String::new(),
+                    body: Vec::new(),
+                    complete: false,
+                });
+                return Ok(seen);
+            }
+            Err(e) => return Err(format!("request {} head does not parse: {e}", seen.len())),
+        };
+        let path = req.path.unwrap_or_default().to_string();
+        let mut length = 0usize;
+        let mut chunked = false;
+        for f in req.headers.iter() {
+            if f.name.eq_ignore_ascii_case("content-length") {
+                let text = std::str::from_utf8(f.value).map_err(|e| e.to_string())?;
+                length = text
+                    .trim()
+                    .parse()
+                    .map_err(|e: std::num::ParseIntError| e.to_string())?;
+            } else if f.name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = f.value.to_ascii_lowercase().ends_with(b"chunked");
+            }
+        }
+        rest = &rest[head_len..];
+        if chunked {
+            let (body, used, complete) = read_chunked(rest)?;
+            seen.push(SeenRequest {
+                path,
+                body,
+                complete,
+            });
+            rest = &rest[used..];
+        } else {
+            let take = length.min(rest.len());
+            seen.push(SeenRequest {
+                path,
+                body: rest[..take].to_vec(),
+                complete: take == length,
+            });
+            rest = &rest[take..];
+        }
+    }
+    Ok(seen)
+}
+
 /// Decodes a chunked body: (data, bytes used, whether the terminating chunk and final CRLF
 /// arrived). Trailer fields are skipped.
 fn read_chunked(mut input: &[u8]) -> Result<(Vec<u8>, usize, bool), String> {
