@@ -22,6 +22,7 @@ use super::body_decoder::{Decoded, Decoder};
 use super::body_encoder::{BodyEncoder, BodySize};
 use super::head_scan::{HeadConfig, HeadScratch};
 use super::header_values::{adjust_for_peer, says_close};
+use super::injected_bugs::{self, Bug};
 use super::out_buf::WriteMode;
 use super::request_head;
 use super::response_head::{self, FinalResponse, ParsedResponse};
@@ -266,7 +267,8 @@ where
             if self.is_finished() {
                 return Poll::Ready(Ok(()));
             }
-            if !progress || !self.transport.out().has_room() {
+            let skip_write = !progress && injected_bugs::active(Bug::YieldWithoutWriting);
+            if (!progress || !self.transport.out().has_room()) && !skip_write {
                 let owed = self.transport.owed();
                 if let Poll::Ready(Err(e)) = self.transport.poll_write_out(cx) {
                     return Poll::Ready(Err(Error::new_body_write(e)));

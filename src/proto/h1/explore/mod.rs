@@ -965,6 +965,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_client_explorer_catches_yielding_without_writing() {
+        match with_bug(Bug::YieldWithoutWriting, || {
+            explore_client_random(0xb0b_c11e, 5_000)
+        }) {
+            Err(Failure(report)) => assert!(
+                report.contains("stranded") || report.contains("lost wake-up"),
+                "{report}"
+            ),
+            Ok(_) => panic!("the client explorer missed the yield-without-writing bug"),
+        }
+    }
+
     fn catches(bug: Bug) -> String {
         match with_bug(bug, || explore_random(0xb0b_5eed, 5_000)) {
             Err(Failure(report)) => report,
