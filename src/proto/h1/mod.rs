@@ -18,6 +18,8 @@ pub(crate) mod body_decoder;
 pub(crate) mod body_encoder;
 #[cfg(feature = "client")]
 pub(crate) mod client;
+#[cfg(all(test, feature = "client", feature = "server"))]
+mod codec_roundtrip_tests;
 pub(crate) mod date;
 #[cfg(all(test, feature = "server"))]
 mod explore;
