@@ -450,7 +450,7 @@ mod tests {
     #[test]
     fn extension_and_trailer_limits_hold() {
         let mut long_ext = b"1;".to_vec();
-        long_ext.extend(std::iter::repeat(b'a').take(MAX_EXTENSION_BYTES as usize));
+        long_ext.extend(std::iter::repeat_n(b'a', MAX_EXTENSION_BYTES as usize));
         long_ext.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
         assert!(decode_in_steps(chunked(), &long_ext, 4096).is_err());
 

@@ -632,7 +632,7 @@ where
             .as_ref()
             .get_ref()
             .as_ref()
-            .map_or(true, |b| b.is_end_stream());
+            .is_none_or(|b| b.is_end_stream());
         match frame.into_data() {
             Ok(data) => {
                 if data.has_remaining() {

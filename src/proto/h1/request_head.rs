@@ -507,7 +507,7 @@ mod tests {
         input.extend_from_slice(&big);
         assert_eq!(parse_all(&input, &c).unwrap_err(), Parse::TooLarge);
         let mut long = b"GET /".to_vec();
-        long.extend(std::iter::repeat(b'a').take(MAX_URI_LEN));
+        long.extend(std::iter::repeat_n(b'a', MAX_URI_LEN));
         long.extend_from_slice(b" HTTP/1.1\r\n\r\n");
         assert_eq!(parse_all(&long, &cfg()).unwrap_err(), Parse::UriTooLong);
     }

@@ -761,7 +761,7 @@ where
         let expired = self
             .header_timer
             .as_mut()
-            .map_or(true, |t| t.poll_expired(cx));
+            .is_none_or(|t| t.poll_expired(cx));
         if !expired {
             return Poll::Pending;
         }
@@ -945,7 +945,7 @@ where
             .as_ref()
             .get_ref()
             .as_ref()
-            .map_or(true, |b| b.is_end_stream());
+            .is_none_or(|b| b.is_end_stream());
         match frame.into_data() {
             Ok(data) => {
                 if data.has_remaining() {

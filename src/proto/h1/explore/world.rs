@@ -191,7 +191,7 @@ impl World {
             WakeSource::Read => self.read_pos < self.inbound.len() || self.peer_sends_eof,
             WakeSource::Write | WakeSource::Flush | WakeSource::Shutdown => self
                 .peer_reads_up_to
-                .map_or(true, |limit| self.outbound.len() < limit),
+                .is_none_or(|limit| self.outbound.len() < limit),
             WakeSource::Body | WakeSource::Service => true,
         }
     }
