@@ -41,3 +41,8 @@ mod proto;
 pub mod client;
 #[cfg(feature = "server")]
 pub mod server;
+
+#[cfg(all(feature = "__fuzz", feature = "client", feature = "server", feature = "http1"))]
+#[doc(hidden)]
+#[path = "fuzz_entry.rs"]
+pub mod __fuzz;
