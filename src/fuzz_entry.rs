@@ -54,7 +54,14 @@ pub fn response_head(input: &[u8], method_selector: u8, http09: bool) {
     let mut buf = BytesMut::from(input);
     let mut scratch = HeadScratch::default();
     for _ in 0..16 {
-        match response_head::parse(&mut buf, &cfg, &mut scratch, &mut None, Some(&method), http09) {
+        match response_head::parse(
+            &mut buf,
+            &cfg,
+            &mut scratch,
+            &mut None,
+            Some(&method),
+            http09,
+        ) {
             Ok(Some(response_head::ParsedResponse::Interim(_))) => continue,
             Ok(Some(response_head::ParsedResponse::Final(res))) => {
                 if let Some((decoder, _)) = res.body.decoder(None, None) {

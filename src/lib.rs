@@ -42,7 +42,12 @@ pub mod client;
 #[cfg(feature = "server")]
 pub mod server;
 
-#[cfg(all(feature = "__fuzz", feature = "client", feature = "server", feature = "http1"))]
+#[cfg(all(
+    feature = "__fuzz",
+    feature = "client",
+    feature = "server",
+    feature = "http1"
+))]
 #[doc(hidden)]
 #[path = "fuzz_entry.rs"]
 pub mod __fuzz;

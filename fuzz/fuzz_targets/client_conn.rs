@@ -8,7 +8,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&opts, rest)) = data.split_first() else {
         return;
     };
-    let script = io::Script { input: rest.to_vec(), pos: 0, step: usize::from(opts % 32) + 1, written: 0 };
+    let script = io::Script {
+        input: rest.to_vec(),
+        pos: 0,
+        step: usize::from(opts % 32) + 1,
+        written: 0,
+    };
     let method = if opts & 0x40 != 0 { "HEAD" } else { "POST" };
     io::drive(
         async move {
@@ -39,7 +44,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
 });
 
 /// Polls both futures to completion.
-async fn futures_join(a: impl std::future::Future<Output = ()>, b: impl std::future::Future<Output = ()>) {
+async fn futures_join(
+    a: impl std::future::Future<Output = ()>,
+    b: impl std::future::Future<Output = ()>,
+) {
     let mut a = std::pin::pin!(a);
     let mut b = std::pin::pin!(b);
     let (mut a_done, mut b_done) = (false, false);

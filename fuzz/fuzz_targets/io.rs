@@ -12,8 +12,15 @@ pub struct Script {
 }
 
 impl hyper::rt::Read for Script {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, mut buf: hyper::rt::ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
-        let n = self.step.min(self.input.len() - self.pos).min(buf.remaining());
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let n = self
+            .step
+            .min(self.input.len() - self.pos)
+            .min(buf.remaining());
         let start = self.pos;
         buf.put_slice(&self.input[start..start + n]);
         self.pos += n;
@@ -22,7 +29,11 @@ impl hyper::rt::Read for Script {
 }
 
 impl hyper::rt::Write for Script {
-    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.written += buf.len();
         Poll::Ready(Ok(buf.len()))
     }

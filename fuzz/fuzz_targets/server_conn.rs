@@ -8,11 +8,17 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Some((&opts, rest)) = data.split_first() else {
         return;
     };
-    let script = io::Script { input: rest.to_vec(), pos: 0, step: usize::from(opts % 32) + 1, written: 0 };
-    let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-        let body = req.into_body().collect().await?.to_bytes();
-        Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(body)))
-    });
+    let script = io::Script {
+        input: rest.to_vec(),
+        pos: 0,
+        step: usize::from(opts % 32) + 1,
+        written: 0,
+    };
+    let service =
+        hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+            let body = req.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(body)))
+        });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .half_close(opts & 0x20 != 0)
