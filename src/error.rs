@@ -126,45 +126,6 @@ impl fmt::Display for TimedOut {
 impl StdError for TimedOut {}
 
 impl Error {
-    /// Returns true if this was an HTTP parse error.
-    ///
-    /// A malformed message, an invalid header, URI or version, or a head that is too large.
-    pub fn is_parse(&self) -> bool {
-        matches!(self.inner.kind, Kind::Parse(_))
-    }
-
-    /// Returns true if this was a parse error caused by a message head that was too large.
-    ///
-    /// The head exceeded the connection's
-    /// [`max_buf_size`](crate::server::conn::http1::Builder::max_buf_size), header count or
-    /// header size limit, or the request target exceeded the maximum URI length.
-    #[cfg(all(feature = "http1", feature = "server"))]
-    pub fn is_parse_too_large(&self) -> bool {
-        matches!(
-            self.inner.kind,
-            Kind::Parse(Parse::TooLarge | Parse::UriTooLong)
-        )
-    }
-
-    /// Returns true if this was a parse error caused by an invalid response status code or
-    /// reason phrase.
-    pub fn is_parse_status(&self) -> bool {
-        self.inner.kind == Kind::Parse(Parse::Status)
-    }
-
-    /// Returns true if this was a parse error caused by an HTTP/2 connection preface arriving on
-    /// an HTTP/1 connection.
-    #[cfg(all(any(feature = "client", feature = "server"), feature = "http1"))]
-    pub fn is_parse_version_h2(&self) -> bool {
-        self.inner.kind == Kind::Parse(Parse::VersionH2)
-    }
-
-    /// Returns true if this error was caused by user code: a `Service` or `Body` that failed,
-    /// or headers the protocol cannot carry.
-    pub fn is_user(&self) -> bool {
-        matches!(self.inner.kind, Kind::User(_))
-    }
-
     /// Returns true if this was about an operation (a request, an upgrade) that was canceled
     /// before it completed.
     pub fn is_canceled(&self) -> bool {
@@ -174,6 +135,12 @@ impl Error {
     /// Returns true if the other end of a channel (request sender or body receiver) was dropped.
     pub fn is_closed(&self) -> bool {
         self.inner.kind == Kind::ChannelClosed
+    }
+
+    /// Returns true if this error was caused by user code: a `Service` or `Body` that failed,
+    /// or headers the protocol cannot carry.
+    pub fn is_user(&self) -> bool {
+        matches!(self.inner.kind, Kind::User(_))
     }
 
     /// Returns true if the connection reached EOF before a message was complete.
@@ -199,6 +166,39 @@ impl Error {
     /// [`header_read_timeout`](crate::server::conn::http1::Builder::header_read_timeout).
     pub fn is_timeout(&self) -> bool {
         self.inner.kind == Kind::HeaderTimeout || self.find_source::<TimedOut>().is_some()
+    }
+
+    /// Returns true if this was an HTTP parse error.
+    ///
+    /// A malformed message, an invalid header, URI or version, or a head that is too large.
+    pub fn is_parse(&self) -> bool {
+        matches!(self.inner.kind, Kind::Parse(_))
+    }
+
+    /// Returns true if this was a parse error caused by an invalid response status code or
+    /// reason phrase.
+    pub fn is_parse_status(&self) -> bool {
+        self.inner.kind == Kind::Parse(Parse::Status)
+    }
+
+    /// Returns true if this was a parse error caused by a message head that was too large.
+    ///
+    /// The head exceeded the connection's
+    /// [`max_buf_size`](crate::server::conn::http1::Builder::max_buf_size), header count or
+    /// header size limit, or the request target exceeded the maximum URI length.
+    #[cfg(all(feature = "http1", feature = "server"))]
+    pub fn is_parse_too_large(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            Kind::Parse(Parse::TooLarge | Parse::UriTooLong)
+        )
+    }
+
+    /// Returns true if this was a parse error caused by an HTTP/2 connection preface arriving on
+    /// an HTTP/1 connection.
+    #[cfg(all(any(feature = "client", feature = "server"), feature = "http1"))]
+    pub fn is_parse_version_h2(&self) -> bool {
+        self.inner.kind == Kind::Parse(Parse::VersionH2)
     }
 }
 

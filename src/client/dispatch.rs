@@ -25,9 +25,9 @@ pub struct TrySendError<T> {
 }
 
 impl<T> TrySendError<T> {
-    /// Takes the request out, if it was never started.
-    pub fn take_message(&mut self) -> Option<T> {
-        self.message.take()
+    /// The error.
+    pub fn error(&self) -> &crate::Error {
+        &self.error
     }
 
     /// The request, if it was never started.
@@ -35,14 +35,15 @@ impl<T> TrySendError<T> {
         self.message.as_ref()
     }
 
-    /// The error, dropping the request.
-    pub fn into_error(self) -> crate::Error {
-        self.error
+    /// Takes the request out, if it was never started.
+    pub fn take_message(&mut self) -> Option<T> {
+        std::mem::take(&mut self.message)
     }
 
-    /// The error.
-    pub fn error(&self) -> &crate::Error {
-        &self.error
+    /// The error, dropping the request.
+    pub fn into_error(self) -> crate::Error {
+        let TrySendError { error, .. } = self;
+        error
     }
 }
 

@@ -38,11 +38,6 @@ use bytes::Bytes;
 pub struct ReasonPhrase(Bytes);
 
 impl ReasonPhrase {
-    /// The phrase's bytes (not necessarily UTF-8: obs-text bytes are allowed).
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
     /// Makes a reason phrase from a static byte string, without copying it.
     ///
     /// # Panics
@@ -51,14 +46,10 @@ impl ReasonPhrase {
     /// [Validity](ReasonPhrase#validity)). When evaluated in a const context, such as the
     /// initializer of a `const`, this becomes a compile-time error instead.
     pub const fn from_static(reason: &'static [u8]) -> Self {
-        match first_disallowed(reason) {
-            None => ReasonPhrase(Bytes::from_static(reason)),
-            Some(_) => {
-                panic!(
-                    "static reason phrase contains a byte that is not allowed in a reason phrase"
-                )
-            }
+        if first_disallowed(reason).is_some() {
+            panic!("static reason phrase contains a byte that is not allowed in a reason phrase");
         }
+        ReasonPhrase(Bytes::from_static(reason))
     }
 
     /// Wraps bytes without checking them.
@@ -66,10 +57,14 @@ impl ReasonPhrase {
     /// Only for bytes that already went through an equivalent check, such as a status line
     /// accepted by the HTTP/1 parser: a phrase with CR or LF in it would let a server write
     /// arbitrary header fields.
-    // For the HTTP/1 client's response parser, which may not be compiled in.
-    #[allow(dead_code)]
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn from_bytes_unchecked(reason: Bytes) -> Self {
         ReasonPhrase(reason)
+    }
+
+    /// The phrase's bytes (not necessarily UTF-8: obs-text bytes are allowed).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_ref()
     }
 }
 

@@ -58,7 +58,7 @@ pub trait Read {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: ReadBufCursor<'_>,
-    ) -> Poll<Result<(), std::io::Error>>;
+    ) -> Poll<io::Result<()>>;
 }
 
 /// An asynchronous sink of bytes.
@@ -75,29 +75,7 @@ pub trait Write {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
-    ) -> Poll<Result<usize, std::io::Error>>;
-
-    /// Tries to push any buffered data through to the underlying destination.
-    ///
-    /// `Pending` schedules the waker in `cx` for when flushing may make progress.
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), std::io::Error>>;
-
-    /// Tries to shut the sink down (for a socket: flush, then close the write side).
-    ///
-    /// `Pending` schedules the waker in `cx` for when the shutdown may make progress.
-    fn poll_shutdown(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(), std::io::Error>>;
-
-    /// Whether [`poll_write_vectored`](Write::poll_write_vectored) is worth calling, i.e.
-    /// whether it writes several buffers at once rather than just the first.
-    ///
-    /// Callers use this to decide between gathering buffers and flattening them
-    /// themselves. Defaults to `false`, matching the default `poll_write_vectored`.
-    fn is_write_vectored(&self) -> bool {
-        false
-    }
+    ) -> Poll<io::Result<usize>>;
 
     /// Tries to write from a sequence of buffers, as if they were concatenated.
     ///
@@ -116,6 +94,28 @@ pub trait Write {
         };
         self.poll_write(cx, first_with_data)
     }
+
+    /// Whether [`poll_write_vectored`](Write::poll_write_vectored) is worth calling, i.e.
+    /// whether it writes several buffers at once rather than just the first.
+    ///
+    /// Callers use this to decide between gathering buffers and flattening them
+    /// themselves. Defaults to `false`, matching the default `poll_write_vectored`.
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
+
+    /// Tries to shut the sink down (for a socket: flush, then close the write side).
+    ///
+    /// `Pending` schedules the waker in `cx` for when the shutdown may make progress.
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), std::io::Error>>;
+
+    /// Tries to push any buffered data through to the underlying destination.
+    ///
+    /// `Pending` schedules the waker in `cx` for when flushing may make progress.
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), std::io::Error>>;
 }
 
 /// A borrowed byte buffer that is filled from the front, and may start out uninitialized.

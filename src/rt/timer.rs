@@ -67,12 +67,6 @@ use std::time::{Duration, Instant};
 /// hyper calls these methods to arm and re-arm its timeouts; nothing here needs to be
 /// precise beyond what the timeouts themselves require.
 pub trait Timer {
-    /// A future that completes once `duration` has elapsed.
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Sleep>>;
-
-    /// A future that completes once `deadline` has been reached.
-    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>>;
-
     /// The current time, as this timer sees it.
     ///
     /// Provided as [`Instant::now()`]. Override it when the sleeps are driven by another
@@ -82,6 +76,9 @@ pub trait Timer {
         Instant::now()
     }
 
+    /// A future that completes once `deadline` has been reached.
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Sleep>>;
+
     /// Moves the deadline of `sleep` to `new_deadline`.
     ///
     /// Provided as replacing `*sleep` with [`sleep_until(new_deadline)`](Timer::sleep_until).
@@ -90,6 +87,9 @@ pub trait Timer {
     fn reset(&self, sleep: &mut Pin<Box<dyn Sleep>>, new_deadline: Instant) {
         *sleep = self.sleep_until(new_deadline);
     }
+
+    /// A future that completes once `duration` has elapsed.
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Sleep>>;
 }
 
 /// A future returned by a [`Timer`], completing when its deadline is reached.
@@ -103,13 +103,13 @@ pub trait Sleep: Send + Sync + Future<Output = ()> {
     /// It cannot be overridden outside hyper because the argument type cannot be named
     /// there; that is what makes trusting it in `downcast_mut_pin` sound.
     #[doc(hidden)]
-    fn __type_id(&self, _: private::Sealed) -> TypeId
+    fn __type_id(&self, _: private::Sealed) -> std::any::TypeId
     where
         Self: 'static,
     {
         // Implementors cannot override this (see above), so it always reports the
         // implementing type itself.
-        TypeId::of::<Self>()
+        std::any::TypeId::of::<Self>()
     }
 }
 

@@ -18,6 +18,9 @@ use super::Service;
 /// It is generic over the request body only, with the response body an associated type,
 /// so that bounds elsewhere stay short.
 pub trait HttpService<ReqBody>: sealed::Sealed<ReqBody> {
+    /// The future of one response, as in [`Service::Future`].
+    type Future: Future<Output = Result<Response<Self::ResBody>, Self::Error>>;
+
     /// The body type of the responses.
     type ResBody: Body;
 
@@ -27,9 +30,6 @@ pub trait HttpService<ReqBody>: sealed::Sealed<ReqBody> {
     /// responding with a 4xx/5xx status when the client should learn what happened.
     type Error: Into<Box<dyn StdError + Send + Sync>>;
 
-    /// The future of one response, as in [`Service::Future`].
-    type Future: Future<Output = Result<Response<Self::ResBody>, Self::Error>>;
-
     // Hidden: callers outside hyper use `Service::call`, which this only forwards to. Its
     // `&mut self` receiver is part of the (hidden) public signature, so it stays.
     #[doc(hidden)]
@@ -38,13 +38,13 @@ pub trait HttpService<ReqBody>: sealed::Sealed<ReqBody> {
 
 impl<S, ReqBody, ResBody> HttpService<ReqBody> for S
 where
+    ResBody: Body,
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    ResBody: Body,
 {
+    type Future = S::Future;
     type ResBody = ResBody;
     type Error = S::Error;
-    type Future = S::Future;
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         Service::call(self, req)

@@ -21,6 +21,19 @@ use crate::proto::h1::out_buf::WriteMode;
 use crate::proto::h1::{DEFAULT_MAX_BUFFER_SIZE, MINIMUM_MAX_BUFFER_SIZE};
 use crate::rt::{Read, Write};
 
+/// A future that runs an HTTP/1 client connection until it ends.
+///
+/// It must be polled (usually spawned) for requests sent through its [`SendRequest`] to make
+/// progress.
+#[must_use = "futures do nothing unless polled"]
+pub struct Connection<T, B>
+where
+    B: Body + 'static,
+    T: Read + Write,
+{
+    inner: ClientConn<T, B>,
+}
+
 /// The handle that sends requests on a [`Connection`].
 pub struct SendRequest<B> {
     dispatch: dispatch::Sender<Request<B>, Response<IncomingBody>>,
@@ -30,32 +43,19 @@ pub struct SendRequest<B> {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Parts<T> {
-    /// The transport the connection ran on.
-    pub io: T,
     /// Bytes read from the transport after the last response (for example what a server
     /// sent right after switching protocols). Process them before reading from `io` again.
     pub read_buf: Bytes,
-}
-
-/// A future that runs an HTTP/1 client connection until it ends.
-///
-/// It must be polled (usually spawned) for requests sent through its [`SendRequest`] to make
-/// progress.
-#[must_use = "futures do nothing unless polled"]
-pub struct Connection<T, B>
-where
-    T: Read + Write,
-    B: Body + 'static,
-{
-    inner: ClientConn<T, B>,
+    /// The transport the connection ran on.
+    pub io: T,
 }
 
 // Nothing in a connection is pinned structurally: the request body is boxed and the
 // transport must be `Unpin` to be driven.
 impl<T, B> Unpin for Connection<T, B>
 where
-    T: Read + Write,
     B: Body + 'static,
+    T: Read + Write,
 {
 }
 
@@ -85,23 +85,18 @@ pub struct Builder {
 /// See [`Builder::handshake`].
 pub async fn handshake<T, B>(io: T) -> crate::Result<(SendRequest<B>, Connection<T, B>)>
 where
-    T: Read + Write + Unpin,
     B: Body + 'static,
-    B::Data: Send,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B::Data: Send,
+    T: Read + Write + Unpin,
 {
     Builder::new().handshake(io).await
 }
 
 impl<B> SendRequest<B> {
-    /// Ready once the connection can take a request; an error once it has closed.
-    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
-        self.dispatch.poll_ready(cx)
-    }
-
-    /// Waits until the connection can take a request.
-    pub async fn ready(&mut self) -> crate::Result<()> {
-        std::future::poll_fn(|cx| self.poll_ready(cx)).await
+    /// Whether the connection has closed and takes no more requests.
+    pub fn is_closed(&self) -> bool {
+        self.dispatch.is_closed()
     }
 
     /// Whether the connection is waiting for a request right now.
@@ -109,16 +104,46 @@ impl<B> SendRequest<B> {
         self.dispatch.is_ready()
     }
 
-    /// Whether the connection has closed and takes no more requests.
-    pub fn is_closed(&self) -> bool {
-        self.dispatch.is_closed()
+    /// Waits until the connection can take a request.
+    pub async fn ready(&mut self) -> crate::Result<()> {
+        let dispatch = &mut self.dispatch;
+        std::future::poll_fn(move |cx| dispatch.poll_ready(cx)).await
+    }
+
+    /// Ready once the connection can take a request; an error once it has closed.
+    pub fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+        self.dispatch.poll_ready(cx)
     }
 }
 
-impl<B> SendRequest<B>
-where
-    B: Body + 'static,
-{
+impl<B: Body + 'static> SendRequest<B> {
+    /// Sends a request; on failure before the request started, the error carries the request
+    /// back so it can be retried on another connection.
+    #[allow(clippy::result_large_err)]
+    pub fn try_send_request(
+        &mut self,
+        req: Request<B>,
+    ) -> impl Future<Output = Result<Response<IncomingBody>, TrySendError<Request<B>>>> {
+        let queued = self.dispatch.try_send(req);
+        async move {
+            let reply = match queued {
+                Ok(reply) => reply,
+                Err(unsent) => {
+                    return Err(TrySendError {
+                        error: crate::Error::new_canceled().with("connection was not ready"),
+                        message: Some(unsent),
+                    })
+                }
+            };
+            reply.await.unwrap_or_else(|| {
+                Err(TrySendError {
+                    error: dispatch_gone(),
+                    message: None,
+                })
+            })
+        }
+    }
+
     /// Sends a request; resolves to its response.
     ///
     /// The request is sent as given: set the `Host` header and use an origin-form URI
@@ -129,36 +154,12 @@ where
         &mut self,
         req: Request<B>,
     ) -> impl Future<Output = crate::Result<Response<IncomingBody>>> {
-        let sent = self.dispatch.send(req);
+        let queued = self.dispatch.send(req).map_err(|_unsent| ());
         async move {
-            match sent {
-                Ok(reply) => reply.await.unwrap_or_else(|| Err(dispatch_gone())),
-                Err(_req) => Err(crate::Error::new_canceled().with("connection was not ready")),
-            }
-        }
-    }
-
-    /// Sends a request; on failure before the request started, the error carries the request
-    /// back so it can be retried on another connection.
-    #[allow(clippy::result_large_err)]
-    pub fn try_send_request(
-        &mut self,
-        req: Request<B>,
-    ) -> impl Future<Output = Result<Response<IncomingBody>, TrySendError<Request<B>>>> {
-        let sent = self.dispatch.try_send(req);
-        async move {
-            match sent {
-                Ok(reply) => reply.await.unwrap_or_else(|| {
-                    Err(TrySendError {
-                        error: dispatch_gone(),
-                        message: None,
-                    })
-                }),
-                Err(req) => Err(TrySendError {
-                    error: crate::Error::new_canceled().with("connection was not ready"),
-                    message: Some(req),
-                }),
-            }
+            let Ok(reply) = queued else {
+                return Err(crate::Error::new_canceled().with("connection was not ready"));
+            };
+            reply.await.unwrap_or_else(|| Err(dispatch_gone()))
         }
     }
 }
@@ -175,9 +176,9 @@ impl<B> fmt::Debug for SendRequest<B> {
 
 impl<T, B> Connection<T, B>
 where
-    T: Read + Write + Unpin,
     B: Body + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    T: Read + Write + Unpin,
 {
     /// Takes the connection apart.
     ///
@@ -219,9 +220,9 @@ where
 
 impl<T, B> Connection<T, B>
 where
-    T: Read + Write + Unpin + Send,
     B: Body + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    T: Read + Write + Unpin + Send,
 {
     /// Lets this connection hand its transport to an HTTP upgrade (a `101 Switching
     /// Protocols` response, or a successful CONNECT).
@@ -234,8 +235,8 @@ where
 
 impl<T, B> fmt::Debug for Connection<T, B>
 where
-    T: Read + Write + fmt::Debug,
     B: Body + 'static,
+    T: Read + Write + fmt::Debug,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection").finish()
@@ -244,10 +245,10 @@ where
 
 impl<T, B> Future for Connection<T, B>
 where
-    T: Read + Write + Unpin,
     B: Body + 'static,
-    B::Data: Send,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B::Data: Send,
+    T: Read + Write + Unpin,
 {
     type Output = crate::Result<()>;
 
@@ -263,6 +264,12 @@ where
 }
 
 impl Builder {
+    /// Applies one option; every setter below is this and its documentation.
+    fn with(&mut self, change: impl FnOnce(&mut Self)) -> &mut Self {
+        change(self);
+        self
+    }
+
     /// A builder with the default options.
     #[allow(clippy::new_without_default)] // upstream's API has no `Default` impl
     #[inline]
@@ -283,73 +290,71 @@ impl Builder {
     /// Whether an HTTP/0.9 response (a body with no status line) is accepted as the first
     /// response. Default is `false`.
     pub fn http09_responses(&mut self, enabled: bool) -> &mut Builder {
-        self.http09 = enabled;
-        self
+        self.with(|b| b.http09 = enabled)
     }
 
     /// Whether response header names may be followed by spaces before the colon (RFC 9112
     /// forbids it; some servers send it). Default is `false`.
     pub fn allow_spaces_after_header_name_in_responses(&mut self, enabled: bool) -> &mut Builder {
-        self.parser
-            .allow_spaces_after_header_name_in_responses(enabled);
-        self
+        self.with(|b| {
+            b.parser
+                .allow_spaces_after_header_name_in_responses(enabled);
+        })
     }
 
     /// Whether response header values may use obsolete line folding; folds are replaced by a
     /// space. Default is `false`.
     pub fn allow_obsolete_multiline_headers_in_responses(&mut self, enabled: bool) -> &mut Builder {
-        self.parser
-            .allow_obsolete_multiline_headers_in_responses(enabled);
-        self
+        self.with(|b| {
+            b.parser
+                .allow_obsolete_multiline_headers_in_responses(enabled);
+        })
     }
 
     /// Whether malformed response header lines are skipped instead of rejected. Default is
     /// `false`.
     pub fn ignore_invalid_headers_in_responses(&mut self, enabled: bool) -> &mut Builder {
-        self.parser.ignore_invalid_headers_in_responses(enabled);
-        self
+        self.with(|b| {
+            b.parser.ignore_invalid_headers_in_responses(enabled);
+        })
     }
 
     /// Whether request bodies are written with vectored IO (`true`) or copied into one buffer
     /// first (`false`). Default asks the transport. The bytes on the wire are the same.
     pub fn writev(&mut self, enabled: bool) -> &mut Builder {
-        self.writev = Some(enabled);
-        self
+        self.with(|b| b.writev = Some(enabled))
     }
 
     /// Whether header names are written in title case. Default is `false`.
     pub fn title_case_headers(&mut self, enabled: bool) -> &mut Builder {
-        self.title_case_headers = enabled;
-        self
+        self.with(|b| b.title_case_headers = enabled)
     }
 
     /// Whether the original case of response header names is recorded, and a request
     /// carrying such a record is written with it. Default is `false`.
     pub fn preserve_header_case(&mut self, enabled: bool) -> &mut Builder {
-        self.preserve_header_case = enabled;
-        self
+        self.with(|b| b.preserve_header_case = enabled)
     }
 
     /// The most header fields a response may have. Default is 100; a larger limit costs an
     /// allocation per response.
     pub fn max_headers(&mut self, val: usize) -> &mut Self {
-        self.max_headers = Some(val);
-        self
+        self.with(|b| b.max_headers = Some(val))
     }
 
     /// The largest response head in bytes; also limits trailer sections. Default is `None`
     /// (bounded by the buffer size).
     pub fn max_header_size(&mut self, val: usize) -> &mut Self {
-        self.max_header_size = Some(val);
-        self
+        self.with(|b| b.max_header_size = Some(val))
     }
 
     /// Reads exactly this many bytes at a time, which also bounds response heads (`None`
     /// returns to adaptive reads). Replaces [`max_buf_size`](Builder::max_buf_size).
     pub fn read_buf_exact_size(&mut self, sz: Option<usize>) -> &mut Builder {
-        self.read_buf_exact_size = sz;
-        self.max_buf_size = None;
-        self
+        self.with(|b| {
+            b.read_buf_exact_size = sz;
+            b.max_buf_size = None;
+        })
     }
 
     /// The most bytes buffered for an incomplete response head, and the output size at which
@@ -364,9 +369,10 @@ impl Builder {
             max >= MINIMUM_MAX_BUFFER_SIZE,
             "max_buf_size must be at least {MINIMUM_MAX_BUFFER_SIZE} bytes"
         );
-        self.max_buf_size = Some(max);
-        self.read_buf_exact_size = None;
-        self
+        self.with(|b| {
+            b.max_buf_size = Some(max);
+            b.read_buf_exact_size = None;
+        })
     }
 
     /// Starts a client connection on `io`: returns the handle that sends requests and the
@@ -376,10 +382,10 @@ impl Builder {
         io: T,
     ) -> impl Future<Output = crate::Result<(SendRequest<B>, Connection<T, B>)>>
     where
-        T: Read + Write + Unpin,
         B: Body + 'static,
-        B::Data: Send,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        B::Data: Send,
+        T: Read + Write + Unpin,
     {
         let cfg = ClientConfig {
             head: HeadConfig {
@@ -420,19 +426,19 @@ mod upgrades {
     #[allow(missing_debug_implementations)]
     pub struct UpgradeableConnection<T, B>
     where
-        T: Read + Write + Unpin + Send + 'static,
         B: Body + 'static,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        T: Read + Write + Unpin + Send + 'static,
     {
         pub(super) inner: Option<Connection<T, B>>,
     }
 
     impl<I, B> Future for UpgradeableConnection<I, B>
     where
-        I: Read + Write + Unpin + Send + 'static,
         B: Body + 'static,
-        B::Data: Send,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        B::Data: Send,
+        I: Read + Write + Unpin + Send + 'static,
     {
         type Output = crate::Result<()>;
 

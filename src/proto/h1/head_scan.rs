@@ -112,16 +112,15 @@ pub(crate) fn offset_in(outer: &[u8], inner: &[u8]) -> Range<usize> {
     start..start + inner.len()
 }
 
-/// The parse error kind for an httparse error.
+/// The parse error kind for an httparse error: anything wrong inside a field is a header
+/// error; the rest map one to one.
 pub(crate) fn parse_kind(e: httparse::Error) -> Parse {
+    use httparse::Error as E;
     match e {
-        httparse::Error::HeaderName
-        | httparse::Error::HeaderValue
-        | httparse::Error::NewLine
-        | httparse::Error::Token => Parse::Header(Header::Token),
-        httparse::Error::Status => Parse::Status,
-        httparse::Error::TooManyHeaders => Parse::TooLarge,
-        httparse::Error::Version => Parse::Version,
+        E::Version => Parse::Version,
+        E::Status => Parse::Status,
+        E::TooManyHeaders => Parse::TooLarge,
+        E::Token | E::NewLine | E::HeaderValue | E::HeaderName => Parse::Header(Header::Token),
     }
 }
 

@@ -94,14 +94,14 @@ enum HeaderReadTimeout {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Parts<T, S> {
-    /// The transport the connection was served on.
-    pub io: T,
+    /// The service that handled the requests.
+    pub service: S,
     /// Bytes read from the transport after the last request the connection handled (for
     /// example what a client sent right after an upgrade request). Process them before
     /// reading from `io` again.
     pub read_buf: Bytes,
-    /// The service that handled the requests.
-    pub service: S,
+    /// The transport the connection was served on.
+    pub io: T,
 }
 
 /// A [`Connection`] that can hand its transport to an HTTP upgrade.
@@ -118,44 +118,47 @@ where
     inner: Option<Connection<T, S>>,
 }
 
-impl<I, S> fmt::Debug for Connection<I, S>
-where
-    S: HttpService<IncomingBody>,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connection").finish()
-    }
-}
-
 impl<I, B, S> Connection<I, S>
 where
-    S: HttpService<IncomingBody, ResBody = B>,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
     I: Read + Write + Unpin,
     B: Body + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: HttpService<IncomingBody, ResBody = B>,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    /// Stops the connection from taking new requests.
-    ///
-    /// An idle connection ends at its next poll; one in the middle of an exchange finishes it
-    /// (telling the client the connection closes, if the response head is not yet written)
-    /// and then ends. Keep polling the connection until it resolves.
-    pub fn graceful_shutdown(mut self: Pin<&mut Self>) {
-        self.conn.graceful_shutdown();
-    }
-
     /// Takes the connection apart.
     ///
     /// Call it after [`poll_without_shutdown`](Self::poll_without_shutdown) resolved (or use
     /// [`without_shutdown`](Self::without_shutdown)): then every response byte has been
     /// written. Called earlier, bytes the connection still owed the transport are lost.
     pub fn into_parts(self) -> Parts<I, S> {
-        let (io, read_buf, service) = self.conn.into_parts();
+        let Connection { conn } = self;
+        let (io, read_buf, service) = conn.into_parts();
         Parts {
-            io,
-            read_buf,
             service,
+            read_buf,
+            io,
         }
+    }
+
+    /// Lets this connection hand its transport to HTTP upgrades.
+    ///
+    /// See [the `upgrade` module](crate::upgrade).
+    pub fn with_upgrades(self) -> UpgradeableConnection<I, S>
+    where
+        I: Send,
+    {
+        let inner = Some(self);
+        UpgradeableConnection { inner }
+    }
+
+    /// Stops the connection from taking new requests.
+    ///
+    /// An idle connection ends at its next poll; one in the middle of an exchange finishes it
+    /// (telling the client the connection closes, if the response head is not yet written)
+    /// and then ends. Keep polling the connection until it resolves.
+    pub fn graceful_shutdown(self: Pin<&mut Self>) {
+        Pin::into_inner(self).conn.graceful_shutdown();
     }
 
     /// Polls the connection to its end without shutting the transport down.
@@ -197,25 +200,15 @@ where
             }
         })
     }
-
-    /// Lets this connection hand its transport to HTTP upgrades.
-    ///
-    /// See [the `upgrade` module](crate::upgrade).
-    pub fn with_upgrades(self) -> UpgradeableConnection<I, S>
-    where
-        I: Send,
-    {
-        UpgradeableConnection { inner: Some(self) }
-    }
 }
 
 impl<I, B, S> Future for Connection<I, S>
 where
+    B: Body + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
     S: HttpService<IncomingBody, ResBody = B>,
     S::Error: Into<Box<dyn StdError + Send + Sync>>,
     I: Read + Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     type Output = crate::Result<()>;
 
@@ -231,6 +224,12 @@ where
 }
 
 impl Builder {
+    /// Applies one option; every setter below is this and its documentation.
+    fn with(&mut self, change: impl FnOnce(&mut Self)) -> &mut Self {
+        change(self);
+        self
+    }
+
     /// A builder with the default options.
     #[allow(clippy::new_without_default)] // upstream's API has no `Default` impl
     pub fn new() -> Self {
@@ -258,41 +257,40 @@ impl Builder {
     ///
     /// Default is `false`.
     pub fn half_close(&mut self, val: bool) -> &mut Self {
-        self.half_close = val;
-        self
+        self.with(|b| b.half_close = val)
     }
 
     /// Whether connections serve more than one request.
     ///
     /// Default is `true`.
     pub fn keep_alive(&mut self, val: bool) -> &mut Self {
-        self.keep_alive = val;
-        self
+        self.with(|b| b.keep_alive = val)
     }
 
     /// Whether header names are written in title case (`Content-Type`) instead of lowercase.
     ///
     /// Default is `false`.
     pub fn title_case_headers(&mut self, enabled: bool) -> &mut Self {
-        self.title_case_headers = enabled;
-        self
+        self.with(|b| b.title_case_headers = enabled)
     }
 
     /// Whether a request line may separate its parts with more than one space.
     ///
     /// Default is `false`.
     pub fn allow_multiple_spaces_in_request_line_delimiters(&mut self, enabled: bool) -> &mut Self {
-        self.parser
-            .allow_multiple_spaces_in_request_line_delimiters(enabled);
-        self
+        self.with(|b| {
+            b.parser
+                .allow_multiple_spaces_in_request_line_delimiters(enabled);
+        })
     }
 
     /// Whether malformed header lines in requests are skipped instead of rejected.
     ///
     /// Default is `false`.
     pub fn ignore_invalid_headers(&mut self, enabled: bool) -> &mut Builder {
-        self.parser.ignore_invalid_headers_in_requests(enabled);
-        self
+        self.with(|b| {
+            b.parser.ignore_invalid_headers_in_requests(enabled);
+        })
     }
 
     /// Whether the original case of request header names is recorded.
@@ -302,8 +300,7 @@ impl Builder {
     ///
     /// Default is `false`.
     pub fn preserve_header_case(&mut self, enabled: bool) -> &mut Self {
-        self.preserve_header_case = enabled;
-        self
+        self.with(|b| b.preserve_header_case = enabled)
     }
 
     /// The most header fields a request may have; more is answered with
@@ -312,8 +309,7 @@ impl Builder {
     /// Up to the default of 100 the parser works on the stack; a larger limit costs an
     /// allocation per request.
     pub fn max_headers(&mut self, val: usize) -> &mut Self {
-        self.max_headers = Some(val);
-        self
+        self.with(|b| b.max_headers = Some(val))
     }
 
     /// The largest request head (request line and headers) in bytes; larger is answered with
@@ -321,8 +317,7 @@ impl Builder {
     ///
     /// Without it, [`max_buf_size`](Builder::max_buf_size) bounds heads. Default is `None`.
     pub fn max_header_size(&mut self, val: usize) -> &mut Self {
-        self.max_header_size = Some(val);
-        self
+        self.with(|b| b.max_header_size = Some(val))
     }
 
     /// How long a client may take to send a complete request head, including the wait for
@@ -332,8 +327,7 @@ impl Builder {
     /// It takes effect only with a [`Timer`] set by [`Builder::timer`]; without one it is
     /// ignored (upstream hyper panics instead). `None` disables it. Default is 30 seconds.
     pub fn header_read_timeout(&mut self, read_timeout: impl Into<Option<Duration>>) -> &mut Self {
-        self.header_read_timeout = HeaderReadTimeout::Configured(read_timeout.into());
-        self
+        self.with(|b| b.header_read_timeout = HeaderReadTimeout::Configured(read_timeout.into()))
     }
 
     /// Whether response bodies are written with vectored IO (`true`), or copied into one
@@ -342,8 +336,7 @@ impl Builder {
     /// Default asks the transport ([`Write::is_write_vectored`]). Either way, the bytes on
     /// the wire are the same.
     pub fn writev(&mut self, val: bool) -> &mut Self {
-        self.writev = Some(val);
-        self
+        self.with(|b| b.writev = Some(val))
     }
 
     /// The most bytes buffered for an incomplete request head, and the output size at which
@@ -359,16 +352,14 @@ impl Builder {
             max >= MINIMUM_MAX_BUFFER_SIZE,
             "max_buf_size must be at least {MINIMUM_MAX_BUFFER_SIZE} bytes"
         );
-        self.max_buf_size = Some(max);
-        self
+        self.with(|b| b.max_buf_size = Some(max))
     }
 
     /// Whether responses carry a `date` header (when the service did not set one).
     ///
     /// Default is `true`.
     pub fn auto_date_header(&mut self, enabled: bool) -> &mut Self {
-        self.date_header = enabled;
-        self
+        self.with(|b| b.date_header = enabled)
     }
 
     /// Whether responses to pipelined requests are written together.
@@ -381,8 +372,7 @@ impl Builder {
     /// because batching only decides *when* to write: a connection never waits, ends, or
     /// hands its transport over with bytes still owed.
     pub fn pipeline_flush(&mut self, enabled: bool) -> &mut Self {
-        self.pipeline_flush = Some(enabled);
-        self
+        self.with(|b| b.pipeline_flush = Some(enabled))
     }
 
     /// The timer used for [`header_read_timeout`](Builder::header_read_timeout).
@@ -399,11 +389,11 @@ impl Builder {
     /// The returned [`Connection`] must be polled (awaited) to make progress.
     pub fn serve_connection<I, S>(&self, io: I, service: S) -> Connection<I, S>
     where
+        I: Read + Write + Unpin,
         S: HttpService<IncomingBody>,
-        S::Error: Into<Box<dyn StdError + Send + Sync>>,
         S::ResBody: 'static,
         <S::ResBody as Body>::Error: Into<Box<dyn StdError + Send + Sync>>,
-        I: Read + Write + Unpin,
+        S::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
         Connection {
             conn: ServerConn::new(io, service, self.config()),
@@ -454,11 +444,11 @@ impl Builder {
 
 impl<I, B, S> UpgradeableConnection<I, S>
 where
-    S: HttpService<IncomingBody, ResBody = B>,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
     I: Read + Write + Unpin,
     B: Body + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: HttpService<IncomingBody, ResBody = B>,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     /// Stops the connection from taking new requests; see
     /// [`Connection::graceful_shutdown`]. Does nothing once the connection was upgraded.
@@ -477,11 +467,11 @@ where
 
 impl<I, B, S> Future for UpgradeableConnection<I, S>
 where
-    S: HttpService<IncomingBody, ResBody = B>,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
     I: Read + Write + Unpin + Send + 'static,
     B: Body + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: HttpService<IncomingBody, ResBody = B>,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     type Output = crate::Result<()>;
 
@@ -503,5 +493,11 @@ where
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
         }
+    }
+}
+
+impl<I, S: HttpService<IncomingBody>> fmt::Debug for Connection<I, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Connection")
     }
 }
