@@ -10,16 +10,15 @@
 //! the request before the transport may be shut down, released, or handed to an upgrade.
 use std::convert::Infallible;
 use std::error::Error as StdError;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Buf;
 use http::header::{self, HeaderMap};
 use http::{Method, Request, Response, Version};
-use http_body::{Body, Frame};
+use http_body::Body;
 
 use super::body_decoder::{Decoded, Decoder};
 use super::body_encoder::{BodyEncoder, BodySize};
+use super::body_pump::{BodyPump, Pumped};
 use super::head_scan::{HeadConfig, HeadScratch};
 use super::header_values::{adjust_for_peer, says_close};
 use super::injected_bugs::{self, Bug};
@@ -29,7 +28,7 @@ use super::response_head::{self, FinalResponse, ParsedResponse};
 use super::transport::{Drained, Transport};
 use crate::body::{Incoming, Sender};
 use crate::client::dispatch::{Callback, Receiver, TrySendError};
-use crate::error::{Error, Kind, User};
+use crate::error::{Error, Kind};
 use crate::ext::OnInformational;
 use crate::rt::{Read, Write};
 use crate::upgrade;
@@ -86,7 +85,8 @@ enum Reading {
 #[derive(Debug)]
 enum Writing {
     Idle,
-    Body(BodyEncoder),
+    /// Encoding the request body (in the pump).
+    Body,
     Done,
     Closed,
 }
@@ -97,7 +97,7 @@ pub(crate) struct ClientConn<I, B: Body> {
     requests: Requests<B>,
     requests_closed: bool,
     reply: Option<Reply<B>>,
-    req_body: Pin<Box<Option<B>>>,
+    pump: BodyPump<B>,
     reading: Reading,
     writing: Writing,
     phase: Phase,
@@ -131,7 +131,7 @@ where
             requests,
             requests_closed: false,
             reply: None,
-            req_body: Box::pin(None),
+            pump: BodyPump::new(),
             reading: Reading::Idle,
             writing: Writing::Idle,
             phase: Phase::Running,
@@ -507,7 +507,7 @@ where
     /// With the response read and the request still being sent, notices the server closing.
     fn watch_for_eof(&mut self, cx: &mut Context<'_>) -> crate::Result<()> {
         if !self.transport.read_buf_is_empty()
-            || !matches!(self.writing, Writing::Idle | Writing::Body(_))
+            || !matches!(self.writing, Writing::Idle | Writing::Body)
         {
             return Ok(());
         }
@@ -550,29 +550,23 @@ where
                         }
                     }
                 }
-                Writing::Body(_) => {
-                    if !self.transport.out().has_room() {
-                        return Ok(progress);
-                    }
-                    let Some(body) = self.req_body.as_mut().as_pin_mut() else {
-                        self.end_request_body()?;
-                        progress = true;
-                        continue;
-                    };
-                    let frame = match body.poll_frame(cx) {
+                Writing::Body => {
+                    let pumped =
+                        self.pump
+                            .poll_pump(cx, self.transport.out(), true, self.cfg.title_case);
+                    match pumped {
                         Poll::Pending => return Ok(progress),
-                        Poll::Ready(frame) => frame,
-                    };
-                    match frame {
-                        None => {
-                            self.req_body.set(None);
-                            self.end_request_body()?;
+                        Poll::Ready(Ok(Pumped::More)) => {}
+                        Poll::Ready(Ok(Pumped::Finished { ends_by_closing })) => {
+                            if ends_by_closing {
+                                self.keep_alive = false;
+                            }
+                            self.writing = Writing::Done;
                         }
-                        Some(Err(e)) => {
-                            self.req_body.set(None);
-                            return Err(Error::new_user_body(e));
+                        Poll::Ready(Err(err)) => {
+                            self.writing = Writing::Closed;
+                            return Err(err);
                         }
-                        Some(Ok(frame)) => self.write_frame(frame)?,
                     }
                 }
                 Writing::Done | Writing::Closed => return Ok(progress),
@@ -614,69 +608,12 @@ where
         if encoder.is_complete() {
             self.writing = Writing::Done;
         } else {
-            self.writing = Writing::Body(encoder);
-            if size != BodySize::Empty {
-                self.req_body.set(Some(body));
-            }
+            self.writing = Writing::Body;
+            self.pump
+                .start(encoder, (size != BodySize::Empty).then_some(body));
         }
         self.reading = Reading::Head;
         self.reply = Some(reply);
-    }
-
-    fn write_frame(&mut self, frame: Frame<B::Data>) -> crate::Result<()> {
-        let Writing::Body(encoder) = &mut self.writing else {
-            return Ok(());
-        };
-        let end_of_stream = self
-            .req_body
-            .as_ref()
-            .get_ref()
-            .as_ref()
-            .is_none_or(|b| b.is_end_stream());
-        match frame.into_data() {
-            Ok(data) => {
-                if data.has_remaining() {
-                    encoder.encode_data(data, self.transport.out());
-                    if encoder.is_complete() {
-                        self.req_body.set(None);
-                        self.writing = Writing::Done;
-                        return Ok(());
-                    }
-                }
-                if end_of_stream {
-                    self.req_body.set(None);
-                    self.end_request_body()?;
-                }
-            }
-            Err(frame) => {
-                if let Ok(trailers) = frame.into_trailers() {
-                    self.req_body.set(None);
-                    if encoder.encode_trailers(&trailers, self.cfg.title_case, self.transport.out())
-                    {
-                        self.writing = Writing::Done;
-                    } else {
-                        self.end_request_body()?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn end_request_body(&mut self) -> crate::Result<()> {
-        let Writing::Body(encoder) = &mut self.writing else {
-            return Ok(());
-        };
-        match encoder.encode_end(self.transport.out()) {
-            Ok(()) => {
-                self.writing = Writing::Done;
-                Ok(())
-            }
-            Err(early) => {
-                self.writing = Writing::Closed;
-                Err(Error::new_user(User::BodyWriteAborted).with(early))
-            }
-        }
     }
 }
 

@@ -20,10 +20,11 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use http::header::{self, HeaderMap};
 use http::{Method, Request, Response, StatusCode, Version};
-use http_body::{Body, Frame};
+use http_body::Body;
 
 use super::body_decoder::{Decoded, Decoder};
-use super::body_encoder::{BodyEncoder, BodySize};
+use super::body_encoder::BodySize;
+use super::body_pump::{BodyPump, Pumped};
 use super::date;
 use super::header_values::{adjust_for_peer, list_contains};
 use super::injected_bugs::{self, Bug};
@@ -32,7 +33,7 @@ use super::request_head::{self, HeadConfig, HeadScratch, ParsedRequest};
 use super::response_head::{self, EncodeContext, ResponseHead};
 use super::transport::{Drained, Transport};
 use crate::body::{Incoming, Sender};
-use crate::error::{Error, Kind, Parse, User};
+use crate::error::{Error, Kind, Parse};
 use crate::rt::{Read, Sleep, Timer, Write};
 use crate::service::HttpService;
 use crate::upgrade;
@@ -117,8 +118,8 @@ struct BodyReader {
 enum Writing {
     /// Waiting for a request, or for the service's response to it.
     Idle,
-    /// Encoding the response body.
-    Body(BodyEncoder),
+    /// Encoding the response body (in the pump).
+    Body,
     /// The response was encoded completely. Its bytes may still be owed.
     Done,
     /// No response will be encoded any more.
@@ -165,7 +166,7 @@ where
     cfg: ServerConfig,
     service: S,
     in_flight: Pin<Box<Option<S::Future>>>,
-    res_body: Pin<Box<Option<S::ResBody>>>,
+    pump: BodyPump<S::ResBody>,
     reading: Reading,
     writing: Writing,
     phase: Phase,
@@ -218,7 +219,7 @@ where
             cfg,
             service,
             in_flight: Box::pin(None),
-            res_body: Box::pin(None),
+            pump: BodyPump::new(),
             reading: Reading::Head,
             writing: Writing::Idle,
             phase: Phase::Running,
@@ -817,7 +818,7 @@ where
     fn watch_for_eof(&mut self, cx: &mut Context<'_>) -> crate::Result<()> {
         if self.cfg.half_close
             || !self.transport.read_buf_is_empty()
-            || !matches!(self.writing, Writing::Idle | Writing::Body(_))
+            || !matches!(self.writing, Writing::Idle | Writing::Body)
         {
             return Ok(());
         }
@@ -851,29 +852,26 @@ where
                     let response = result.map_err(Error::new_user_service)?;
                     self.start_response(response)?;
                 }
-                Writing::Body(_) => {
-                    if !self.transport.out().has_room() {
-                        return Ok(progress);
-                    }
-                    let Some(body) = self.res_body.as_mut().as_pin_mut() else {
-                        self.end_response_body()?;
-                        progress = true;
-                        continue;
-                    };
-                    let frame = match body.poll_frame(cx) {
+                Writing::Body => {
+                    let pumped = self.pump.poll_pump(
+                        cx,
+                        self.transport.out(),
+                        self.trailers_allowed,
+                        self.cfg.title_case,
+                    );
+                    match pumped {
                         Poll::Pending => return Ok(progress),
-                        Poll::Ready(frame) => frame,
-                    };
-                    match frame {
-                        None => {
-                            self.res_body.set(None);
-                            self.end_response_body()?;
+                        Poll::Ready(Ok(Pumped::More)) => {}
+                        Poll::Ready(Ok(Pumped::Finished { ends_by_closing })) => {
+                            if ends_by_closing {
+                                self.keep_alive = false;
+                            }
+                            self.writing = Writing::Done;
                         }
-                        Some(Err(e)) => {
-                            self.res_body.set(None);
-                            return Err(Error::new_user_body(e));
+                        Poll::Ready(Err(err)) => {
+                            self.writing = Writing::Closed;
+                            return Err(err);
                         }
-                        Some(Ok(frame)) => self.write_frame(frame)?,
                     }
                 }
                 Writing::Done | Writing::Closed => return Ok(progress),
@@ -928,76 +926,11 @@ where
         if encoded.body.is_complete() {
             self.writing = Writing::Done;
         } else {
-            self.writing = Writing::Body(encoded.body);
-            if size != BodySize::Empty {
-                self.res_body.set(Some(body));
-            }
+            self.writing = Writing::Body;
+            self.pump
+                .start(encoded.body, (size != BodySize::Empty).then_some(body));
         }
         Ok(())
-    }
-
-    fn write_frame(&mut self, frame: Frame<B::Data>) -> crate::Result<()> {
-        let Writing::Body(encoder) = &mut self.writing else {
-            return Ok(());
-        };
-        let end_of_stream = self
-            .res_body
-            .as_ref()
-            .get_ref()
-            .as_ref()
-            .is_none_or(|b| b.is_end_stream());
-        match frame.into_data() {
-            Ok(data) => {
-                if data.has_remaining() {
-                    encoder.encode_data(data, self.transport.out());
-                    if encoder.is_complete() {
-                        self.res_body.set(None);
-                        self.writing = Writing::Done;
-                        return Ok(());
-                    }
-                }
-                if end_of_stream {
-                    self.res_body.set(None);
-                    self.end_response_body()?;
-                }
-            }
-            Err(frame) => {
-                if let Ok(trailers) = frame.into_trailers() {
-                    self.res_body.set(None);
-                    let sent = self.trailers_allowed
-                        && encoder.encode_trailers(
-                            &trailers,
-                            self.cfg.title_case,
-                            self.transport.out(),
-                        );
-                    if sent {
-                        self.writing = Writing::Done;
-                    } else {
-                        self.end_response_body()?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn end_response_body(&mut self) -> crate::Result<()> {
-        let Writing::Body(encoder) = &mut self.writing else {
-            return Ok(());
-        };
-        match encoder.encode_end(self.transport.out()) {
-            Ok(()) => {
-                if encoder.ends_by_closing() {
-                    self.keep_alive = false;
-                }
-                self.writing = Writing::Done;
-                Ok(())
-            }
-            Err(early) => {
-                self.writing = Writing::Closed;
-                Err(Error::new_user(User::BodyWriteAborted).with(early))
-            }
-        }
     }
 }
 
