@@ -25,7 +25,7 @@ use super::injected_bugs::{self, Bug};
 use super::out_buf::WriteMode;
 use super::request_head;
 use super::response_head::{self, FinalResponse, ParsedResponse};
-use super::transport::{Drained, Transport};
+use super::transport::{EndError, Ending, Transport};
 use crate::body::{Incoming, Sender};
 use crate::client::dispatch::{Callback, Receiver, TrySendError};
 use crate::error::{Error, Kind};
@@ -62,13 +62,6 @@ pub(crate) enum EndMode {
     KeepOpen,
 }
 
-enum Phase {
-    Running,
-    Draining,
-    Drained { proof: Drained, shut_down: bool },
-    Broken,
-}
-
 enum Reading {
     /// No exchange in flight: the server has nothing to say.
     Idle,
@@ -100,7 +93,8 @@ pub(crate) struct ClientConn<I, B: Body> {
     pump: BodyPump<B>,
     reading: Reading,
     writing: Writing,
-    phase: Phase,
+    /// `None` while exchanging messages; then how far the ending got.
+    ending: Option<Ending>,
     keep_alive: bool,
     peer_version: Version,
     request_method: Option<Method>,
@@ -134,7 +128,7 @@ where
             pump: BodyPump::new(),
             reading: Reading::Idle,
             writing: Writing::Idle,
-            phase: Phase::Running,
+            ending: None,
             keep_alive: true,
             peer_version: Version::HTTP_11,
             request_method: None,
@@ -152,65 +146,50 @@ where
         cx: &mut Context<'_>,
         mode: EndMode,
     ) -> Poll<crate::Result<Ended>> {
-        loop {
-            match &mut self.phase {
-                Phase::Running => {
-                    match self.poll_exchanges(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Ok(())) => {}
-                        Poll::Ready(Err(err)) => {
-                            self.fail_response_body();
-                            let transport_failed = matches!(err.kind(), Kind::Io | Kind::BodyWrite);
-                            if let Some(err) = self.report(err) {
-                                self.error = Some(err);
-                            }
-                            if transport_failed {
-                                self.phase = Phase::Broken;
-                                return Poll::Ready(
-                                    self.error.take().map_or(Ok(Ended::Closed), Err),
-                                );
-                            }
-                        }
+        if self.ending.is_none() {
+            match self.poll_exchanges(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(err)) => {
+                    self.fail_response_body();
+                    let transport_failed = matches!(err.kind(), Kind::Io | Kind::BodyWrite);
+                    self.error = self.report(err);
+                    if transport_failed {
+                        // Nothing owed can reach the peer any more.
+                        self.ending = Some(Ending::Broken);
+                        return Poll::Ready(self.error.take().map_or(Ok(Ended::Closed), Err));
                     }
-                    self.requests.close();
-                    self.phase = Phase::Draining;
                 }
-                Phase::Draining => match self.transport.poll_drain(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(proof)) => {
-                        self.phase = Phase::Drained {
-                            proof,
-                            shut_down: false,
-                        }
-                    }
-                    Poll::Ready(Err(e)) => {
-                        self.phase = Phase::Broken;
-                        let err = self
-                            .error
-                            .take()
-                            .unwrap_or_else(|| Error::new_body_write(e));
-                        return Poll::Ready(Err(err));
-                    }
-                },
-                Phase::Drained { proof, shut_down } => {
-                    if let Some(pending) = self.upgrade.take() {
-                        if let Some(err) = self.error.take() {
-                            return Poll::Ready(Err(err));
-                        }
-                        return Poll::Ready(Ok(Ended::Upgrade(pending)));
-                    }
-                    if mode == EndMode::Shutdown && !*shut_down {
-                        match self.transport.poll_shutdown(cx, proof) {
-                            Poll::Pending => return Poll::Pending,
-                            Poll::Ready(Ok(())) => *shut_down = true,
-                            Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::new_shutdown(e))),
-                        }
-                    }
-                    return Poll::Ready(self.error.take().map_or(Ok(Ended::Closed), Err));
-                }
-                Phase::Broken => return Poll::Ready(Ok(Ended::Closed)),
+            }
+            self.requests.close();
+            self.ending = Some(Ending::Draining);
+        }
+        // An upgrade takes the transport as it is; only a plain ending shuts it down.
+        let shutdown = mode == EndMode::Shutdown && self.upgrade.is_none();
+        let Some(ending) = &mut self.ending else {
+            return Poll::Pending;
+        };
+        if matches!(ending, Ending::Broken) {
+            return Poll::Ready(Ok(Ended::Closed));
+        }
+        match self.transport.poll_end(cx, ending, shutdown) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(EndError::Write(e))) => {
+                let err = self
+                    .error
+                    .take()
+                    .unwrap_or_else(|| Error::new_body_write(e));
+                return Poll::Ready(Err(err));
+            }
+            Poll::Ready(Err(EndError::Shutdown(e))) => {
+                return Poll::Ready(Err(Error::new_shutdown(e)))
             }
         }
+        if let Some(pending) = self.upgrade.take() {
+            return Poll::Ready(self.error.take().map_or(Ok(Ended::Upgrade(pending)), Err));
+        }
+        Poll::Ready(self.error.take().map_or(Ok(Ended::Closed), Err))
     }
 
     /// Gives a connection error to whoever can use it: the request in flight, else a queued
@@ -242,19 +221,15 @@ where
 
     /// Takes the transport and the bytes read past the last response.
     pub(crate) fn into_parts(self) -> (I, bytes::Bytes) {
-        match self.phase {
-            Phase::Drained { proof, .. } => self.transport.release(proof),
-            _ => {
-                let (io, read_buf, owed) = self.transport.release_owing();
-                if owed > 0 {
-                    warn!(
-                        "connection parts taken while {} encoded bytes were unwritten",
-                        owed
-                    );
-                }
-                (io, read_buf)
-            }
+        let ending = self.ending.unwrap_or(Ending::Broken);
+        let (io, read_buf, owed) = self.transport.release_after(ending);
+        if owed > 0 {
+            warn!(
+                "connection parts taken while {} encoded bytes were unwritten",
+                owed
+            );
         }
+        (io, read_buf)
     }
 
     // ===== the running phase =====

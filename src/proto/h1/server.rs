@@ -31,7 +31,7 @@ use super::injected_bugs::{self, Bug};
 use super::out_buf::WriteMode;
 use super::request_head::{self, HeadConfig, HeadScratch, ParsedRequest};
 use super::response_head::{self, EncodeContext, ResponseHead};
-use super::transport::{Drained, Transport};
+use super::transport::{EndError, Ending, Transport};
 use crate::body::{Incoming, Sender};
 use crate::error::{Error, Kind, Parse};
 use crate::rt::{Read, Sleep, Timer, Write};
@@ -84,17 +84,6 @@ pub(crate) enum EndMode {
     Shutdown,
     /// Leave it open; the caller takes it back (`without_shutdown`).
     KeepOpen,
-}
-
-enum Phase {
-    /// Exchanging messages.
-    Running,
-    /// No more bytes will be encoded; owed bytes are being written.
-    Draining,
-    /// Everything was written and flushed.
-    Drained { proof: Drained, shut_down: bool },
-    /// A transport error ended the connection; nothing more can be written.
-    Broken,
 }
 
 enum Reading {
@@ -169,7 +158,8 @@ where
     pump: BodyPump<S::ResBody>,
     reading: Reading,
     writing: Writing,
-    phase: Phase,
+    /// `None` while exchanging messages; then how far the ending got.
+    ending: Option<Ending>,
     /// False once anything rules out another exchange on this connection.
     keep_alive: bool,
     /// Version of the last request; responses and error replies adapt to it.
@@ -222,7 +212,7 @@ where
             pump: BodyPump::new(),
             reading: Reading::Head,
             writing: Writing::Idle,
-            phase: Phase::Running,
+            ending: None,
             peer_version: Version::HTTP_11,
             request_method: None,
             trailers_allowed: false,
@@ -243,74 +233,57 @@ where
         cx: &mut Context<'_>,
         mode: EndMode,
     ) -> Poll<crate::Result<Ended>> {
-        loop {
-            match &mut self.phase {
-                Phase::Running => {
-                    match self.poll_exchanges(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Ok(())) => {}
-                        Poll::Ready(Err(err)) => {
-                            self.abort_request_body();
-                            if matches!(err.kind(), Kind::Io | Kind::BodyWrite) {
-                                // The transport failed: nothing owed can reach the peer.
-                                self.phase = Phase::Broken;
-                                return Poll::Ready(Err(err));
-                            }
-                            self.error.get_or_insert(err);
-                        }
+        if self.ending.is_none() {
+            match self.poll_exchanges(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(err)) => {
+                    self.abort_request_body();
+                    if matches!(err.kind(), Kind::Io | Kind::BodyWrite) {
+                        // The transport failed: nothing owed can reach the peer.
+                        self.ending = Some(Ending::Broken);
+                        return Poll::Ready(Err(err));
                     }
-                    self.phase = Phase::Draining;
+                    self.error.get_or_insert(err);
                 }
-                Phase::Draining => {
-                    // An abandoned request body keeps being consumed while the response
-                    // drains: a client that sends its whole body before reading would
-                    // otherwise never read what is owed to it.
-                    if self.poll_discard(cx).is_pending() {
-                        trace!("draining while discarding an abandoned request body");
-                    }
-                    match self.transport.poll_drain(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Ok(proof)) => {
-                            self.phase = Phase::Drained {
-                                proof,
-                                shut_down: false,
-                            }
-                        }
-                        Poll::Ready(Err(e)) => {
-                            self.phase = Phase::Broken;
-                            let err = self
-                                .error
-                                .take()
-                                .unwrap_or_else(|| Error::new_body_write(e));
-                            return Poll::Ready(Err(err));
-                        }
-                    }
-                }
-                Phase::Drained { proof, shut_down } => {
-                    if let Some(pending) = self.upgrade.take() {
-                        if let Some(err) = self.error.take() {
-                            return Poll::Ready(Err(err));
-                        }
-                        return Poll::Ready(Ok(Ended::Upgrade(pending)));
-                    }
-                    if mode == EndMode::Shutdown && !*shut_down {
-                        match self.transport.poll_shutdown(cx, proof) {
-                            Poll::Pending => return Poll::Pending,
-                            Poll::Ready(Ok(())) => *shut_down = true,
-                            Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::new_shutdown(e))),
-                        }
-                    }
-                    if self.discarding.is_some() && self.poll_linger(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    return Poll::Ready(match self.error.take() {
-                        Some(err) => Err(err),
-                        None => Ok(Ended::Closed),
-                    });
-                }
-                Phase::Broken => return Poll::Ready(Ok(Ended::Closed)),
+            }
+            self.ending = Some(Ending::Draining);
+        }
+        if matches!(self.ending, Some(Ending::Broken)) {
+            return Poll::Ready(Ok(Ended::Closed));
+        }
+        // An abandoned request body keeps being consumed while the response drains: a client
+        // that sends its whole body before reading would otherwise never read what it is owed.
+        let draining = matches!(self.ending, Some(Ending::Draining));
+        if draining && self.poll_discard(cx).is_pending() {
+            trace!("draining while discarding an abandoned request body");
+        }
+        // An upgrade takes the transport as it is; only a plain ending shuts it down.
+        let shutdown = mode == EndMode::Shutdown && self.upgrade.is_none();
+        let Some(ending) = &mut self.ending else {
+            return Poll::Pending;
+        };
+        match self.transport.poll_end(cx, ending, shutdown) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(EndError::Write(e))) => {
+                let err = self
+                    .error
+                    .take()
+                    .unwrap_or_else(|| Error::new_body_write(e));
+                return Poll::Ready(Err(err));
+            }
+            Poll::Ready(Err(EndError::Shutdown(e))) => {
+                return Poll::Ready(Err(Error::new_shutdown(e)))
             }
         }
+        if let Some(pending) = self.upgrade.take() {
+            return Poll::Ready(self.error.take().map_or(Ok(Ended::Upgrade(pending)), Err));
+        }
+        if self.discarding.is_some() && self.poll_linger(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(self.error.take().map_or(Ok(Ended::Closed), Err))
     }
 
     /// Stops accepting new requests: an idle connection ends now, a busy one after its
@@ -333,22 +306,16 @@ where
         let ServerConn {
             transport,
             service,
-            phase,
+            ending,
             ..
         } = self;
-        let (io, read_buf) = match phase {
-            Phase::Drained { proof, .. } => transport.release(proof),
-            _ => {
-                let (io, read_buf, owed) = transport.release_owing();
-                if owed > 0 {
-                    warn!(
-                        "connection parts taken while {} encoded bytes were unwritten",
-                        owed
-                    );
-                }
-                (io, read_buf)
-            }
-        };
+        let (io, read_buf, owed) = transport.release_after(ending.unwrap_or(Ending::Broken));
+        if owed > 0 {
+            warn!(
+                "connection parts taken while {} encoded bytes were unwritten",
+                owed
+            );
+        }
         (io, read_buf, service)
     }
 

@@ -32,6 +32,26 @@ pub(crate) struct Drained {
     _private: (),
 }
 
+/// How far a connection got in ending its use of the transport.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    /// Owed bytes are being written.
+    Draining,
+    /// Everything was written and flushed; the shutdown (if asked) is under way or done.
+    Drained { proof: Drained, shut_down: bool },
+    /// Writing failed: nothing more can reach the peer.
+    Broken,
+}
+
+/// Why ending failed.
+#[derive(Debug)]
+pub(crate) enum EndError {
+    /// Writing what was owed failed.
+    Write(io::Error),
+    /// The shutdown itself failed.
+    Shutdown(io::Error),
+}
+
 pub(crate) struct Transport<I, B> {
     io: I,
     read_buf: BytesMut,
@@ -171,7 +191,7 @@ where
     }
 
     /// Completes once every encoded byte was accepted by the transport and flushed.
-    pub(crate) fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Drained>> {
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Drained>> {
         if injected_bugs::active(Bug::ShutdownBeforeFlush) {
             return Poll::Ready(Ok(Drained { _private: () }));
         }
@@ -188,11 +208,7 @@ where
     }
 
     /// Shuts down the transport's write side; only after a drain.
-    pub(crate) fn poll_shutdown(
-        &mut self,
-        cx: &mut Context<'_>,
-        _proof: &Drained,
-    ) -> Poll<io::Result<()>> {
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>, _proof: &Drained) -> Poll<io::Result<()>> {
         debug_assert!(
             self.out.is_empty() || injected_bugs::any_active(),
             "output was encoded after the drain proof"
@@ -200,8 +216,59 @@ where
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 
+    /// Ends the connection's use of the transport: writes everything owed, then shuts the
+    /// write side down if `shutdown`. Resolves once both are done. Polled again after that
+    /// (or after a failure) it resolves at once.
+    pub(crate) fn poll_end(
+        &mut self,
+        cx: &mut Context<'_>,
+        ending: &mut Ending,
+        shutdown: bool,
+    ) -> Poll<Result<(), EndError>> {
+        if let Ending::Draining = ending {
+            match self.poll_drain(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(proof)) => {
+                    *ending = Ending::Drained {
+                        proof,
+                        shut_down: false,
+                    }
+                }
+                Poll::Ready(Err(e)) => {
+                    *ending = Ending::Broken;
+                    return Poll::Ready(Err(EndError::Write(e)));
+                }
+            }
+        }
+        match ending {
+            Ending::Drained { proof, shut_down } if shutdown && !*shut_down => {
+                match self.poll_shutdown(cx, proof) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Ok(())) => {
+                        *shut_down = true;
+                        Poll::Ready(Ok(()))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(EndError::Shutdown(e))),
+                }
+            }
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Releases the transport and what was read past the last message; after a drain nothing
+    /// owed is lost, otherwise the number of bytes lost is returned with it.
+    pub(crate) fn release_after(self, ending: Ending) -> (I, Bytes, usize) {
+        match ending {
+            Ending::Drained { proof, .. } => {
+                let (io, read_buf) = self.release(proof);
+                (io, read_buf, 0)
+            }
+            _ => self.release_owing(),
+        }
+    }
+
     /// Releases the transport and the bytes read past the last message; only after a drain.
-    pub(crate) fn release(self, proof: Drained) -> (I, Bytes) {
+    fn release(self, proof: Drained) -> (I, Bytes) {
         let Drained { _private: () } = proof;
         debug_assert!(
             self.out.is_empty() || injected_bugs::any_active(),
@@ -214,7 +281,7 @@ where
     ///
     /// This backs the public `into_parts`, which can be called at any time; the bytes still
     /// owed are returned so the caller can report them. Connection futures never use it.
-    pub(crate) fn release_owing(self) -> (I, Bytes, usize) {
+    fn release_owing(self) -> (I, Bytes, usize) {
         let owed = self.out.owed();
         (self.io, self.read_buf.freeze(), owed)
     }
