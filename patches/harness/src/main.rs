@@ -169,6 +169,9 @@ fn apply_patches(release: &Release, copy: &Path) -> bool {
 }
 
 fn apply_patch_list(release: &Release, patches: &[PathBuf], copy: &Path) -> bool {
+    // git ignores relative ceiling directories, and would then apply the patch relative to
+    // an enclosing repository (skipping every file outside the current directory).
+    assert!(copy.is_absolute(), "patch targets must be absolute paths");
     for patch in patches {
         // The copy lives inside this repository's target/; stop git from treating it as
         // part of this repository (which would resolve paths against the repository root).
@@ -179,7 +182,15 @@ fn apply_patch_list(release: &Release, patches: &[PathBuf], copy: &Path) -> bool
             .arg(patch)
             .output()
             .unwrap_or_else(|e| die(&format!("cannot run git: {e}")));
-        if !out.status.success() {
+        let applied = out.status.success()
+            && Command::new("git")
+                .current_dir(copy)
+                .env("GIT_CEILING_DIRECTORIES", copy.parent().expect("parent"))
+                .args(["apply", "--check", "--reverse"])
+                .arg(patch)
+                .output()
+                .is_ok_and(|o| o.status.success());
+        if !applied {
             eprintln!(
                 "hyper {}: {} does not apply:\n{}",
                 release.version,
@@ -440,10 +451,10 @@ fn materialize(version: &str, dir: &Path) {
     let release = releases(&[version.to_string()]).remove(0);
     let source = pristine_source(&release);
     copy_tree(&source, dir);
-    if !apply_patches(&release, dir) {
+    let dir = fs::canonicalize(dir).expect("canonical dir");
+    if !apply_patches(&release, &dir) {
         die("a patch no longer applies");
     }
-    let dir = fs::canonicalize(dir).expect("canonical dir");
     eprintln!(
         "wrote patched hyper {} to {}",
         release.version,
