@@ -72,10 +72,18 @@ pub fn cases() -> Vec<Case> {
     for pipeline_flush in [false, true] {
         for shape in [Shape::Full, Shape::Chunked] {
             for ending in [Ending::Shutdown, Ending::WithoutShutdown] {
-                all.push(Case { shape, ending, pipeline_flush });
+                all.push(Case {
+                    shape,
+                    ending,
+                    pipeline_flush,
+                });
             }
         }
-        all.push(Case { shape: Shape::Upgrade, ending: Ending::Shutdown, pipeline_flush });
+        all.push(Case {
+            shape: Shape::Upgrade,
+            ending: Ending::Shutdown,
+            pipeline_flush,
+        });
     }
     match std::env::args().nth(1) {
         Some(only) => all.into_iter().filter(|c| c.name() == only).collect(),
@@ -91,11 +99,18 @@ pub fn pattern(start: usize, len: usize) -> Vec<u8> {
 /// Sends the request, reads the response slowly and returns how many bytes of the expected
 /// payload arrived intact (the body, or for an upgrade the greeting after the `101`).
 pub fn client(case: Case, mut sock: UnixStream) -> usize {
-    sock.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
     let request: Vec<u8> = match case.shape {
-        Shape::Upgrade => b"GET / HTTP/1.1\r\nhost: repro\r\nconnection: upgrade\r\nupgrade: repro\r\n\r\nPING".to_vec(),
+        Shape::Upgrade => {
+            b"GET / HTTP/1.1\r\nhost: repro\r\nconnection: upgrade\r\nupgrade: repro\r\n\r\nPING"
+                .to_vec()
+        }
         _ => {
-            let mut r = format!("POST /upload HTTP/1.1\r\nhost: repro\r\ncontent-length: {UNREAD_LEN}\r\n\r\n").into_bytes();
+            let mut r = format!(
+                "POST /upload HTTP/1.1\r\nhost: repro\r\ncontent-length: {UNREAD_LEN}\r\n\r\n"
+            )
+            .into_bytes();
             r.resize(r.len() + UNREAD_LEN, b'u');
             r
         }
@@ -123,14 +138,20 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn intact(case: Case, got: &[u8]) -> usize {
-    let Some(head_end) = find(got, b"\r\n\r\n").map(|i| i + 4) else { return 0 };
+    let Some(head_end) = find(got, b"\r\n\r\n").map(|i| i + 4) else {
+        return 0;
+    };
     let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
     let rest = &got[head_end..];
     if case.shape == Shape::Upgrade {
         if !head.starts_with("http/1.1 101") {
             return 0;
         }
-        return rest.iter().zip(UPGRADED_GREETING).take_while(|(a, b)| a == b).count();
+        return rest
+            .iter()
+            .zip(UPGRADED_GREETING)
+            .take_while(|(a, b)| a == b)
+            .count();
     }
     if !head.starts_with("http/1.1 200") {
         return 0;
@@ -148,7 +169,9 @@ fn intact(case: Case, got: &[u8]) -> usize {
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(line_end) = find(data, b"\r\n") else { return out };
+        let Some(line_end) = find(data, b"\r\n") else {
+            return out;
+        };
         let size = std::str::from_utf8(&data[..line_end])
             .ok()
             .and_then(|s| usize::from_str_radix(s.trim(), 16).ok());

@@ -47,7 +47,11 @@ impl Read for Io {
 }
 
 impl Write for Io {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, b: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        b: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, b)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -113,26 +117,35 @@ async fn write_all<W: Write + Unpin>(io: &mut W, mut data: &[u8]) -> io::Result<
 }
 
 async fn serve(case: Case, io: tokio::net::UnixStream) {
-    let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| async move {
-        if case.shape == Shape::Upgrade {
-            let on_upgrade = hyper::upgrade::on(&mut req);
-            tokio::spawn(async move {
-                if let Ok(mut upgraded) = on_upgrade.await {
-                    let _ignored = write_all(&mut upgraded, common::UPGRADED_GREETING).await;
-                }
-            });
-            let res = Response::builder()
-                .status(101)
-                .header("connection", "upgrade")
-                .header("upgrade", "repro")
-                .body(Payload { shape: Shape::Full, sent: BODY_LEN, yielded: false })
-                .expect("response");
-            return Ok::<_, Infallible>(res);
-        }
-        // The request body is never read: that is what stops hyper's reading early.
-        drop(req);
-        Ok(Response::new(Payload { shape: case.shape, sent: 0, yielded: false }))
-    });
+    let service =
+        hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| async move {
+            if case.shape == Shape::Upgrade {
+                let on_upgrade = hyper::upgrade::on(&mut req);
+                tokio::spawn(async move {
+                    if let Ok(mut upgraded) = on_upgrade.await {
+                        let _ignored = write_all(&mut upgraded, common::UPGRADED_GREETING).await;
+                    }
+                });
+                let res = Response::builder()
+                    .status(101)
+                    .header("connection", "upgrade")
+                    .header("upgrade", "repro")
+                    .body(Payload {
+                        shape: Shape::Full,
+                        sent: BODY_LEN,
+                        yielded: false,
+                    })
+                    .expect("response");
+                return Ok::<_, Infallible>(res);
+            }
+            // The request body is never read: that is what stops hyper's reading early.
+            drop(req);
+            Ok(Response::new(Payload {
+                shape: case.shape,
+                sent: 0,
+                yielded: false,
+            }))
+        });
     let mut builder = http1::Builder::new();
     builder.pipeline_flush(case.pipeline_flush);
     let conn = builder.serve_connection(Io(io), service);

@@ -35,7 +35,8 @@ fn thumbnail(chunked: bool) -> Body {
 /// Sends an upload, then reads the answer slowly until EOF; returns the body bytes that
 /// arrived in order.
 fn slow_client(mut sock: UnixStream) -> usize {
-    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let mut req = b"POST /resize HTTP/1.1\r\nhost: app\r\ncontent-length: 65536\r\n\r\n".to_vec();
     req.resize(req.len() + 65536, b'i');
     sock.write_all(&req).unwrap();
@@ -45,10 +46,16 @@ fn slow_client(mut sock: UnixStream) -> usize {
         got.extend_from_slice(&buf[..n]);
         std::thread::sleep(Duration::from_micros(300));
     }
-    let head = got.windows(4).position(|w| w == b"\r\n\r\n").map_or(got.len(), |p| p + 4);
+    let head = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(got.len(), |p| p + 4);
     let mut rest = &got[head..];
     let mut body = Vec::new();
-    if String::from_utf8_lossy(&got[..head]).to_ascii_lowercase().contains("chunked") {
+    if String::from_utf8_lossy(&got[..head])
+        .to_ascii_lowercase()
+        .contains("chunked")
+    {
         while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
             let size = usize::from_str_radix(std::str::from_utf8(&rest[..eol]).unwrap_or("x"), 16);
             let Ok(size) = size else { break };
@@ -63,7 +70,10 @@ fn slow_client(mut sock: UnixStream) -> usize {
     } else {
         body.extend_from_slice(rest);
     }
-    body.iter().enumerate().take_while(|(i, b)| **b == byte(*i)).count()
+    body.iter()
+        .enumerate()
+        .take_while(|(i, b)| **b == byte(*i))
+        .count()
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -78,8 +88,14 @@ async fn main() {
                 drop(req); // the upload is never read
                 Ok::<_, Infallible>(Response::new(thumbnail(chunked)))
             });
-            Http::new().http1_only(true).serve_connection(io, svc).await.unwrap();
-            let received = tokio::task::spawn_blocking(move || reader.join().unwrap()).await.unwrap();
+            Http::new()
+                .http1_only(true)
+                .serve_connection(io, svc)
+                .await
+                .unwrap();
+            let received = tokio::task::spawn_blocking(move || reader.join().unwrap())
+                .await
+                .unwrap();
             println!("chunked={chunked} run={run}: {received} of {LEN} body bytes");
             assert_eq!(received, LEN, "the response was cut short");
         }
