@@ -1,12 +1,14 @@
 //! The fork against upstream hyper 1.12.0 on identical workloads, in one run, with a raw socket
 //! copy of the same bytes as the ceiling for large bodies.
 //!
-//! `cargo bench --features full --bench compare` runs it; a summary of ratios is printed at
-//! the end, and `cargo run --example bench_table --features full` turns criterion's saved
-//! estimates into a Markdown table. Everything runs on one current-thread tokio runtime, over a
-//! Unix socket pair and over TCP loopback.
+//! `cargo bench --features full --bench compare` runs it (a filter after `--` selects
+//! workloads by name). Each workload is a criterion group with the sides `upstream`, `fork`
+//! and, for large bodies, `raw socket`; every sample runs on a fresh connection. At the end a
+//! paired comparison alternates the sides round by round and prints the median ratios, which
+//! is what to trust on a shared machine; `cargo run --example bench_table` turns criterion's
+//! saved estimates into a Markdown table too. Everything runs on one current-thread tokio
+//! runtime, over a Unix socket pair and over TCP loopback.
 use std::convert::Infallible;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
@@ -29,7 +31,9 @@ const DEPTH: usize = 16;
 async fn pair(tcp: bool) -> (Box<dyn StreamObj>, Box<dyn StreamObj>) {
     if tcp {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         client.set_nodelay(true).unwrap();
         server.set_nodelay(true).unwrap();
@@ -72,14 +76,19 @@ macro_rules! server_for {
                         Reply::Chunked => {
                             let frames = (0..FRAMES).map({
                                 let frame = frame.clone();
-                                move |_| Ok::<_, Infallible>($krate::body::Frame::data(frame.clone()))
+                                move |_| {
+                                    Ok::<_, Infallible>($krate::body::Frame::data(frame.clone()))
+                                }
                             });
-                            http_body_util::BodyExt::boxed(StreamBody::new(futures_util::stream::iter(frames)))
+                            http_body_util::BodyExt::boxed(StreamBody::new(
+                                futures_util::stream::iter(frames),
+                            ))
                         }
                     };
                     async move { Ok::<_, Infallible>($krate::Response::new(body)) }
                 });
-                let conn = $krate::server::conn::http1::Builder::new().serve_connection(Io(io), service);
+                let conn =
+                    $krate::server::conn::http1::Builder::new().serve_connection(Io(io), service);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         eprintln!("server connection: {e}");
@@ -91,9 +100,10 @@ macro_rules! server_for {
             pub async fn poster(
                 io: Box<dyn StreamObj>,
             ) -> impl FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
-                let (send, conn) = $krate::client::conn::http1::handshake::<_, Full<$krate::body::Bytes>>(Io(io))
-                    .await
-                    .unwrap();
+                let (send, conn) =
+                    $krate::client::conn::http1::handshake::<_, Full<$krate::body::Bytes>>(Io(io))
+                        .await
+                        .unwrap();
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         eprintln!("client connection: {e}");
@@ -109,7 +119,11 @@ macro_rules! server_for {
                         send.ready().await.unwrap();
                         let req = $krate::Request::post("/").body(Full::new(body)).unwrap();
                         let res = send.send_request(req).await.unwrap();
-                        drop(http_body_util::BodyExt::collect(res.into_body()).await.unwrap());
+                        drop(
+                            http_body_util::BodyExt::collect(res.into_body())
+                                .await
+                                .unwrap(),
+                        );
                     })
                 }
             }
@@ -120,17 +134,78 @@ macro_rules! server_for {
 server_for!(fork, hyper);
 server_for!(upstream, hyper_upstream);
 
-#[derive(Clone, Copy)]
+/// Who serves (or sends) the bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
     Fork,
     Upstream,
+    /// A plain socket copy of the same bytes, the physical ceiling for large bodies.
+    Raw,
 }
 
-/// Means recorded for the summary: (workload, side, seconds per iteration).
-static MEANS: Mutex<Vec<(String, &'static str, f64)>> = Mutex::new(Vec::new());
+impl Side {
+    fn label(self) -> &'static str {
+        match self {
+            Side::Fork => "fork",
+            Side::Upstream => "upstream",
+            Side::Raw => "raw socket",
+        }
+    }
+}
 
-fn record(workload: &str, side: &'static str, per_iter: f64) {
-    MEANS.lock().unwrap().push((workload.to_string(), side, per_iter));
+/// What one iteration does.
+#[derive(Clone, Copy)]
+enum Workload {
+    /// A raw client writes `depth` GET requests and reads the responses.
+    Server { reply: Reply, depth: usize },
+    /// The crate's client posts 1 MiB to a minimal peer.
+    ClientPost,
+}
+
+impl Workload {
+    fn throughput(self) -> Throughput {
+        match self {
+            Workload::Server {
+                reply: Reply::Big, ..
+            } => Throughput::Bytes(BIG as u64),
+            Workload::Server {
+                reply: Reply::Chunked,
+                ..
+            } => Throughput::Bytes((FRAME * FRAMES) as u64),
+            Workload::Server { depth, .. } => Throughput::Elements(depth as u64),
+            Workload::ClientPost => Throughput::Bytes(POST as u64),
+        }
+    }
+
+    /// Body bytes a raw socket copy moves for the same work, where that comparison means
+    /// something (large bodies).
+    fn raw_bytes(self) -> Option<usize> {
+        match self {
+            Workload::Server {
+                reply: Reply::Big, ..
+            } => Some(BIG),
+            Workload::Server {
+                reply: Reply::Chunked,
+                ..
+            } => Some(FRAME * FRAMES),
+            _ => None,
+        }
+    }
+
+    /// Iterations in one round of the paired comparison (a few tens of milliseconds).
+    fn round_iters(self) -> u64 {
+        match self {
+            Workload::Server {
+                reply: Reply::Small,
+                depth: 1,
+            } => 2_000,
+            Workload::Server {
+                reply: Reply::Small,
+                ..
+            } => 400,
+            _ => 16,
+        }
+    }
 }
 
 /// Reads exactly `n` bytes.
@@ -142,43 +217,6 @@ async fn read_exact_len(io: &mut Box<dyn StreamObj>, n: usize, buf: &mut [u8]) {
         assert!(got > 0, "peer closed");
         left -= got;
     }
-}
-
-/// Measures one server workload: a raw client writes `depth` requests and reads the answers.
-fn server_bench(c: &mut Criterion, rt: &Runtime, name: &str, reply: Reply, depth: usize, tcp: bool, throughput: Throughput) {
-    let mut group = c.benchmark_group(name);
-    group.throughput(throughput);
-    for (side, label) in [(Side::Upstream, "upstream"), (Side::Fork, "fork")] {
-        let (mut client, server) = rt.block_on(pair(tcp));
-        rt.block_on(async {
-            match side {
-                Side::Fork => fork::spawn(server, reply),
-                Side::Upstream => upstream::spawn(server, reply),
-            }
-        });
-        let request = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n".repeat(depth);
-        let mut buf = vec![0u8; 256 * 1024];
-        // One warm-up exchange tells the exact response size (it includes a date header).
-        let one = rt.block_on(async {
-            client.write_all(b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n").await.unwrap();
-            response_len(&mut client, reply, &mut buf).await
-        });
-        group.bench_function(label, |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        client.write_all(&request).await.unwrap();
-                        read_exact_len(&mut client, one * depth, &mut buf).await;
-                    }
-                    let elapsed = start.elapsed();
-                    record(name, label, elapsed.as_secs_f64() / iters as f64);
-                    elapsed
-                })
-            })
-        });
-    }
-    group.finish();
 }
 
 /// Reads one response and returns its length, finding its end from its framing.
@@ -202,141 +240,246 @@ async fn response_len(io: &mut Box<dyn StreamObj>, reply: Reply, buf: &mut [u8])
     }
 }
 
-fn raw_copy_bench(c: &mut Criterion, rt: &Runtime, name: &str, bytes: usize, tcp: bool) {
-    let mut group = c.benchmark_group(name);
-    group.throughput(Throughput::Bytes(bytes as u64));
-    let (mut reader, mut writer) = rt.block_on(pair(tcp));
-    let payload = vec![b'x'; bytes];
-    let (go_tx, mut go_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    rt.spawn(async move {
-        while go_rx.recv().await.is_some() {
-            writer.write_all(&payload).await.unwrap();
-        }
-    });
-    let mut buf = vec![0u8; 256 * 1024];
-    group.bench_function("raw socket", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    go_tx.send(()).unwrap();
-                    read_exact_len(&mut reader, bytes, &mut buf).await;
-                }
-                let elapsed = start.elapsed();
-                record(name, "raw", elapsed.as_secs_f64() / iters as f64);
-                elapsed
-            })
-        })
-    });
-    group.finish();
-}
-
-fn client_post_bench(c: &mut Criterion, rt: &Runtime, name: &str, tcp: bool) {
-    let mut group = c.benchmark_group(name);
-    group.throughput(Throughput::Bytes(POST as u64));
-    for (side, label) in [(Side::Upstream, "upstream"), (Side::Fork, "fork")] {
-        let (client, mut server) = rt.block_on(pair(tcp));
-        // A minimal server: reads each request (head + 1 MiB) and answers with an empty 200.
-        rt.spawn(async move {
-            let mut buf = vec![0u8; 256 * 1024];
-            let mut pending = Vec::new();
-            loop {
-                while !pending.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match server.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => pending.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = pending.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                while pending.len() < head + POST {
-                    match server.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => pending.extend_from_slice(&buf[..n]),
-                    }
-                }
-                pending.drain(..head + POST);
-                if server.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.is_err() {
-                    return;
+/// A minimal HTTP/1 peer for the client benches: reads each request (head + 1 MiB) and answers
+/// with an empty 200.
+fn spawn_post_sink(mut server: Box<dyn StreamObj>) {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut pending = Vec::new();
+        loop {
+            while !pending.windows(4).any(|w| w == b"\r\n\r\n") {
+                match server.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
                 }
             }
-        });
-        let local = tokio::task::LocalSet::new();
-        let mut post = match side {
-            Side::Fork => local.block_on(rt, fork::poster(client)).boxed_poster(),
-            Side::Upstream => local.block_on(rt, upstream::poster(client)).boxed_poster(),
-        };
-        group.bench_function(label, |b| {
-            b.iter_custom(|iters| {
-                local.block_on(rt, async {
+            let head = pending.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            while pending.len() < head + POST {
+                match server.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+            }
+            pending.drain(..head + POST);
+            if server
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+}
+
+/// Runs `iters` iterations of `workload` by `side` on a fresh connection and returns the time
+/// they took. The connection setup and one warm-up iteration are not timed.
+///
+/// A fresh connection each time matters over TCP loopback: one connection can be luckier than
+/// another (buffer autotuning), and reusing one connection per side would turn that luck into
+/// a difference between the sides.
+async fn measure(workload: Workload, side: Side, tcp: bool, iters: u64) -> Duration {
+    let (mut client, server) = pair(tcp).await;
+    let mut buf = vec![0u8; 256 * 1024];
+    match (workload, side) {
+        (workload, Side::Raw) => {
+            let bytes = workload.raw_bytes().expect("a raw copy of this workload");
+            let mut writer = server;
+            let (go_tx, mut go_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+            tokio::spawn(async move {
+                let payload = vec![b'x'; bytes];
+                while go_rx.recv().await.is_some() {
+                    writer.write_all(&payload).await.unwrap();
+                }
+            });
+            go_tx.send(()).unwrap();
+            read_exact_len(&mut client, bytes, &mut buf).await;
+            let start = Instant::now();
+            for _ in 0..iters {
+                go_tx.send(()).unwrap();
+                read_exact_len(&mut client, bytes, &mut buf).await;
+            }
+            start.elapsed()
+        }
+        (Workload::Server { reply, depth }, side) => {
+            match side {
+                Side::Fork => fork::spawn(server, reply),
+                _ => upstream::spawn(server, reply),
+            }
+            // The warm-up exchange also tells the exact response size (it has a date header).
+            client
+                .write_all(b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n")
+                .await
+                .unwrap();
+            let one = response_len(&mut client, reply, &mut buf).await;
+            let request = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n".repeat(depth);
+            let start = Instant::now();
+            for _ in 0..iters {
+                client.write_all(&request).await.unwrap();
+                read_exact_len(&mut client, one * depth, &mut buf).await;
+            }
+            start.elapsed()
+        }
+        (Workload::ClientPost, side) => {
+            spawn_post_sink(server);
+            // The posters keep their `SendRequest` in an `Rc`: run them on a local set.
+            let local = tokio::task::LocalSet::new();
+            local
+                .run_until(async move {
+                    let mut post = match side {
+                        Side::Fork => fork::poster(client).await.boxed_poster(),
+                        _ => upstream::poster(client).await.boxed_poster(),
+                    };
+                    post().await;
                     let start = Instant::now();
                     for _ in 0..iters {
                         post().await;
                     }
-                    let elapsed = start.elapsed();
-                    record(name, label, elapsed.as_secs_f64() / iters as f64);
-                    elapsed
+                    start.elapsed()
                 })
-            })
-        });
+                .await
+        }
     }
-    group.finish();
 }
 
 /// Erases the poster closure's type so both crates fit one variable.
 trait BoxedPoster {
-    fn boxed_poster(self) -> Box<dyn FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
+    fn boxed_poster(
+        self,
+    ) -> Box<dyn FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
 }
 
 impl<F> BoxedPoster for F
 where
     F: FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> + 'static,
 {
-    fn boxed_poster(self) -> Box<dyn FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>> {
+    fn boxed_poster(
+        self,
+    ) -> Box<dyn FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>> {
         Box::new(self)
     }
 }
 
-fn summary() {
-    let means = MEANS.lock().unwrap();
-    // The last recording of each (workload, side) is criterion's final sampling pass.
-    let mut last: std::collections::BTreeMap<(String, &str), f64> = Default::default();
-    for (w, s, t) in means.iter() {
-        last.insert((w.clone(), *s), *t);
+/// The sides that take part in a workload.
+fn sides(workload: Workload) -> Vec<Side> {
+    let mut sides = vec![Side::Upstream, Side::Fork];
+    if workload.raw_bytes().is_some() {
+        sides.push(Side::Raw);
     }
-    let workloads: std::collections::BTreeSet<&String> = last.keys().map(|(w, _)| w).collect();
-    println!("\n| workload | fork / upstream (speed) | fork / raw socket (speed) |");
-    println!("|---|---|---|");
-    for w in workloads {
-        let get = |s: &str| last.get(&(w.clone(), s)).copied();
-        let vs_upstream = match (get("fork"), get("upstream")) {
-            (Some(f), Some(u)) => format!("{:.2}", u / f),
-            _ => "-".into(),
-        };
-        let raw_name = w.replace("response", "raw copy");
-        let vs_raw = match (get("fork"), last.get(&(raw_name, "raw")).copied()) {
-            (Some(f), Some(r)) => format!("{:.2}", r / f),
-            _ => "-".into(),
-        };
-        println!("| {w} | {vs_upstream} | {vs_raw} |");
+    sides
+}
+
+fn criterion_group(c: &mut Criterion, rt: &Runtime, name: &str, workload: Workload, tcp: bool) {
+    let mut group = c.benchmark_group(name);
+    group.throughput(workload.throughput());
+    for side in sides(workload) {
+        group.bench_function(side.label(), |b| {
+            b.iter_custom(|iters| rt.block_on(measure(workload, side, tcp, iters)))
+        });
     }
+    group.finish();
+}
+
+/// Rounds of the paired comparison.
+const ROUNDS: usize = 15;
+
+/// Criterion measures one side after the other, so slow drift on a shared machine (another
+/// process, thermal state) lands on one side. This comparison alternates the sides round by
+/// round, on fresh connections, and reports the median of the per-round ratios.
+fn paired_ratios(rt: &Runtime, workload: Workload, tcp: bool) -> (f64, Option<f64>) {
+    let iters = workload.round_iters();
+    let mut vs_upstream = Vec::new();
+    let mut vs_raw = Vec::new();
+    for round in 0..ROUNDS {
+        let mut order = sides(workload);
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        let mut times = [Duration::ZERO; 3];
+        for side in order {
+            times[side as usize] = rt.block_on(measure(workload, side, tcp, iters));
+        }
+        let [fork, upstream, raw] = times.map(|t| t.as_secs_f64());
+        vs_upstream.push(upstream / fork);
+        if raw > 0.0 {
+            vs_raw.push(raw / fork);
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let raw = (!vs_raw.is_empty()).then(|| median(vs_raw));
+    (median(vs_upstream), raw)
+}
+
+/// Whether the filter given on the command line (`cargo bench ... -- FILTER`, matched as a
+/// substring here) selects this workload; criterion applies the same filter to its groups.
+fn selected(name: &str) -> bool {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    filter.is_none_or(|f| name.contains(&f))
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(3))
         .configure_from_args();
+    let workloads = [
+        (
+            "4 MiB response",
+            Workload::Server {
+                reply: Reply::Big,
+                depth: 1,
+            },
+        ),
+        (
+            "64 x 64 KiB chunked response",
+            Workload::Server {
+                reply: Reply::Chunked,
+                depth: 1,
+            },
+        ),
+        (
+            "13-byte keep-alive",
+            Workload::Server {
+                reply: Reply::Small,
+                depth: 1,
+            },
+        ),
+        (
+            "16-deep pipelining",
+            Workload::Server {
+                reply: Reply::Small,
+                depth: DEPTH,
+            },
+        ),
+        ("client POST 1 MiB", Workload::ClientPost),
+    ];
+    let mut table = Vec::new();
     for (tcp, transport) in [(false, "unix"), (true, "tcp")] {
-        server_bench(&mut c, &rt, &format!("{transport}: 4 MiB response"), Reply::Big, 1, tcp, Throughput::Bytes(BIG as u64));
-        raw_copy_bench(&mut c, &rt, &format!("{transport}: 4 MiB raw copy"), BIG, tcp);
-        server_bench(&mut c, &rt, &format!("{transport}: 64 x 64 KiB chunked response"), Reply::Chunked, 1, tcp, Throughput::Bytes((FRAME * FRAMES) as u64));
-        raw_copy_bench(&mut c, &rt, &format!("{transport}: 64 x 64 KiB chunked raw copy"), FRAME * FRAMES, tcp);
-        server_bench(&mut c, &rt, &format!("{transport}: 13-byte keep-alive"), Reply::Small, 1, tcp, Throughput::Elements(1));
-        server_bench(&mut c, &rt, &format!("{transport}: 16-deep pipelining"), Reply::Small, DEPTH, tcp, Throughput::Elements(DEPTH as u64));
-        client_post_bench(&mut c, &rt, &format!("{transport}: client POST 1 MiB"), tcp);
+        for (what, workload) in workloads {
+            let name = format!("{transport}: {what}");
+            criterion_group(&mut c, &rt, &name, workload, tcp);
+            if selected(&name) {
+                table.push((name, paired_ratios(&rt, workload, tcp)));
+            }
+        }
     }
     c.final_summary();
-    summary();
+    println!(
+        "\nPaired comparison ({ROUNDS} alternating rounds on fresh connections, median ratio;"
+    );
+    println!("speed, so above 1.00 means the fork is faster):\n");
+    println!("| workload | fork / upstream | fork / raw socket |");
+    println!("|---|---|---|");
+    for (name, (vs_upstream, vs_raw)) in table {
+        let raw = vs_raw.map_or("-".to_string(), |r| format!("{r:.2}"));
+        println!("| {name} | {vs_upstream:.2} | {raw} |");
+    }
 }

@@ -99,11 +99,7 @@ fn main() {
         let (Some(fork), Some(upstream)) = (sides.get("fork"), sides.get("upstream")) else {
             continue;
         };
-        // The raw socket copy of the same bytes is a group of its own.
-        let raw_group = group.replace("response", "raw copy");
-        let raw = groups
-            .get(raw_group.as_str())
-            .and_then(|s| s.get("raw socket"));
+        let raw = sides.get("raw socket");
         println!(
             "| {group} | {} | {} | {} | {:.2} | {} |",
             rate(fork),
