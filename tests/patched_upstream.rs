@@ -20,7 +20,10 @@ fn hyper_0_14_app_on_the_materialized_patched_release_serves_a_slow_reader_in_fu
         .arg(root().join("patches/harness/Cargo.toml"))
         .args(["--", "materialize", "0.14.32"])
         .arg(&target)
-        .env("CARGO_TARGET_DIR", root().join("target/patches/harness-bin"))
+        .env(
+            "CARGO_TARGET_DIR",
+            root().join("target/patches/harness-bin"),
+        )
         .output()
         .expect("cargo runs the harness");
     let stdout = String::from_utf8_lossy(&out.stdout);
