@@ -34,7 +34,10 @@ pub mod rt;
 pub mod service;
 pub mod upgrade;
 
-#[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
+#[cfg(all(
+    any(feature = "http1", feature = "http2"),
+    any(feature = "client", feature = "server")
+))]
 mod proto;
 
 #[cfg(all(feature = "client", feature = "http1"))]

@@ -179,6 +179,16 @@ fn standalone_public_types_have_upstreams_auto_traits() {
             auto_traits!(hyper::ext::ReasonPhrase),
             auto_traits!(hyper_upstream::ext::ReasonPhrase),
         ),
+        (
+            "ext::Protocol",
+            auto_traits!(hyper::ext::Protocol),
+            auto_traits!(hyper_upstream::ext::Protocol),
+        ),
+        (
+            "http2::Builder<Exec>",
+            auto_traits!(hyper::server::conn::http2::Builder<Exec>),
+            auto_traits!(hyper_upstream::server::conn::http2::Builder<Exec>),
+        ),
     ];
     for (name, fork, upstream) in pairs {
         assert_eq!(
@@ -187,6 +197,10 @@ fn standalone_public_types_have_upstreams_auto_traits() {
         );
     }
 }
+
+/// A plain executor type for the HTTP/2 builders (it need not execute anything here).
+#[derive(Clone)]
+struct Exec;
 
 #[test]
 fn the_probe_can_tell_a_missing_trait() {

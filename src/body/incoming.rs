@@ -38,6 +38,14 @@ enum Kind {
         rx: chan::Receiver,
         remaining: BodyLength,
     },
+    #[cfg(all(feature = "http2", feature = "server"))]
+    H2 {
+        recv: h2::RecvStream,
+        /// What is left of a declared `Content-Length`.
+        remaining: Option<u64>,
+        /// Every data frame was yielded; trailers (if any) come next.
+        data_done: bool,
+    },
 }
 
 impl Incoming {
@@ -69,6 +77,57 @@ impl Incoming {
     }
 }
 
+#[cfg(all(feature = "http2", feature = "server"))]
+impl Incoming {
+    /// The body of an HTTP/2 message: the stream's data frames, then its trailers.
+    pub(crate) fn h2(recv: h2::RecvStream, content_length: Option<u64>) -> Incoming {
+        Incoming {
+            kind: Kind::H2 {
+                recv,
+                remaining: content_length,
+                data_done: false,
+            },
+            _unwind: PhantomData,
+        }
+    }
+}
+
+/// The next frame of an HTTP/2 body. Each data frame's bytes are handed back to the stream's
+/// flow-control window as they are yielded, so the peer may send more only as fast as the
+/// application reads.
+#[cfg(all(feature = "http2", feature = "server"))]
+fn poll_h2_frame(
+    recv: &mut h2::RecvStream,
+    remaining: &mut Option<u64>,
+    data_done: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Frame<Bytes>, crate::Error>>> {
+    while !*data_done {
+        match recv.poll_data(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(Ok(data))) => {
+                // Releasing only fails once the stream is gone, when there is no window
+                // left to return the bytes to.
+                recv.flow_control().release_capacity(data.len()).ok();
+                if let Some(left) = remaining {
+                    *left = left.saturating_sub(data.len() as u64);
+                }
+                if !data.is_empty() {
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+            }
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(crate::Error::new_body(e)))),
+            Poll::Ready(None) => *data_done = true,
+        }
+    }
+    match recv.poll_trailers(cx) {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(Ok(Some(trailers))) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
+        Poll::Ready(Ok(None)) => Poll::Ready(None),
+        Poll::Ready(Err(e)) => Poll::Ready(Some(Err(crate::Error::new_body(e)))),
+    }
+}
+
 impl Body for Incoming {
     type Data = Bytes;
     type Error = crate::Error;
@@ -92,6 +151,12 @@ impl Body for Incoming {
                 }
                 polled
             }
+            #[cfg(all(feature = "http2", feature = "server"))]
+            Kind::H2 {
+                recv,
+                remaining,
+                data_done,
+            } => poll_h2_frame(recv, remaining, data_done, cx),
         }
     }
 
@@ -100,6 +165,8 @@ impl Body for Incoming {
             Kind::Empty => true,
             #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
             Kind::Chan { remaining, .. } => *remaining == BodyLength::Exact(0),
+            #[cfg(all(feature = "http2", feature = "server"))]
+            Kind::H2 { recv, .. } => recv.is_end_stream(),
         }
     }
 
@@ -111,6 +178,14 @@ impl Body for Incoming {
                 BodyLength::Exact(n) => SizeHint::with_exact(*n),
                 _ => SizeHint::default(),
             },
+            #[cfg(all(feature = "http2", feature = "server"))]
+            Kind::H2 {
+                recv, remaining, ..
+            } => match remaining {
+                Some(n) => SizeHint::with_exact(*n),
+                None if recv.is_end_stream() => SizeHint::with_exact(0),
+                None => SizeHint::default(),
+            },
         }
     }
 }
@@ -121,6 +196,8 @@ impl fmt::Debug for Incoming {
             Kind::Empty => "Empty",
             #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
             Kind::Chan { .. } => "Streaming",
+            #[cfg(all(feature = "http2", feature = "server"))]
+            Kind::H2 { .. } => "Streaming",
         };
         f.debug_tuple("Body")
             .field(&format_args!("{what}"))

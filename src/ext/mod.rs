@@ -13,6 +13,7 @@
 //!
 //! - `ReasonPhrase` (feature `http1`): the reason phrase of an HTTP/1 response, when it is not
 //!   the canonical one for the status code.
+//! - `Protocol` (feature `http2`): the `:protocol` of an HTTP/2 extended CONNECT request.
 //!
 //! The connection also stores values of crate-private types, such as the original spelling of
 //! header names when header case is preserved. Applications cannot name those types; their
@@ -22,6 +23,8 @@
 mod header_case;
 #[cfg(all(feature = "client", feature = "http1"))]
 mod informational;
+#[cfg(feature = "http2")]
+mod protocol;
 #[cfg(feature = "http1")]
 mod reason_phrase;
 
@@ -31,5 +34,7 @@ pub(crate) use header_case::HeaderCaseMap;
 pub use informational::on_informational;
 #[cfg(all(feature = "client", feature = "http1"))]
 pub(crate) use informational::OnInformational;
+#[cfg(feature = "http2")]
+pub use protocol::Protocol;
 #[cfg(feature = "http1")]
 pub use reason_phrase::ReasonPhrase;

@@ -5,3 +5,49 @@
 //! bounds, this module names the requirement once (`Http2ClientConnExec` and
 //! `Http2ServerConnExec`, available with the `http2` feature); both are implemented
 //! automatically for any suitable [`Executor`](crate::rt::Executor).
+
+#[cfg(all(feature = "server", feature = "http2"))]
+pub use self::server::Http2ServerConnExec;
+
+#[cfg(all(feature = "server", feature = "http2"))]
+mod server {
+    use std::future::Future;
+
+    use http_body::Body;
+
+    use crate::proto::h2::server::H2Stream;
+    use crate::rt::Executor;
+
+    /// An executor that can run the stream tasks of an HTTP/2 server connection whose service
+    /// futures are `F` and whose response bodies are `B`.
+    ///
+    /// Implemented for every `Clone` [`Executor`] of those tasks; name this trait in bounds
+    /// instead of the task type, which is private to the crate.
+    pub trait Http2ServerConnExec<F, B: Body>: sealed::Sealed<(F, B)> + Clone {
+        #[doc(hidden)]
+        fn execute_h2stream(&mut self, task: H2Stream<F, B>);
+    }
+
+    impl<E, F, B> Http2ServerConnExec<F, B> for E
+    where
+        B: Body,
+        E: Executor<H2Stream<F, B>> + Clone,
+        H2Stream<F, B>: Future<Output = ()>,
+    {
+        fn execute_h2stream(&mut self, task: H2Stream<F, B>) {
+            self.execute(task);
+        }
+    }
+
+    impl<E, F, B> sealed::Sealed<(F, B)> for E
+    where
+        B: Body,
+        E: Executor<H2Stream<F, B>> + Clone,
+        H2Stream<F, B>: Future<Output = ()>,
+    {
+    }
+
+    mod sealed {
+        pub trait Sealed<T> {}
+    }
+}

@@ -21,7 +21,7 @@ pub(crate) mod body_pump;
 pub(crate) mod client;
 #[cfg(all(test, feature = "client", feature = "server"))]
 mod codec_roundtrip_tests;
-pub(crate) mod date;
+
 #[cfg(all(test, feature = "server"))]
 mod explore;
 pub(crate) mod head_scan;

@@ -11,7 +11,6 @@ use http::{Extensions, Method, StatusCode, Version};
 
 use super::body_decoder::Framing;
 use super::body_encoder::{BodyEncoder, BodySize};
-use super::date;
 use super::head_scan::{field, parse_kind, take_head, with_field_slots, HeadConfig, HeadScratch};
 use super::header_values::{
     ends_with_chunked, parse_content_length, says_close, says_keep_alive, MAX_CONTENT_LENGTH,
@@ -19,6 +18,7 @@ use super::header_values::{
 use super::request_head::declared_content_length;
 use crate::error::{Error, Parse, User};
 use crate::ext::HeaderCaseMap;
+use crate::proto::date;
 
 /// The parts of a response that end up in its head.
 pub(crate) struct ResponseHead {

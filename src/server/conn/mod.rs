@@ -6,3 +6,5 @@
 
 #[cfg(feature = "http1")]
 pub mod http1;
+#[cfg(feature = "http2")]
+pub mod http2;

@@ -1,3 +1,4 @@
+#![cfg_attr(not(feature = "server"), allow(dead_code))]
 //! The `Date` header value, rendered once per second per thread.
 //!
 //! Formatting an IMF-fixdate costs far more than copying 29 bytes, and a server sends one per
@@ -48,8 +49,19 @@ pub(crate) fn refresh() {
 }
 
 /// Appends the current value (as of the last [`refresh`]).
+#[cfg(feature = "http1")]
 pub(crate) fn append_to(dst: &mut bytes::BytesMut) {
     CURRENT.with(|cell| dst.extend_from_slice(&cell.borrow().text));
+}
+
+/// The current `Date` value as a header value (for HTTP/2 responses).
+#[cfg(all(feature = "http2", feature = "server"))]
+pub(crate) fn header_value() -> http::HeaderValue {
+    refresh();
+    CURRENT.with(|current| {
+        http::HeaderValue::from_bytes(&current.borrow().text)
+            .expect("an IMF-fixdate is a valid header value")
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,444 @@
+//! The HTTP/2 server connection: accepts streams from `h2`, calls the service for each, and
+//! hands every stream's response to the executor as an [`H2Stream`] task.
+use std::error::Error as StdError;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes};
+use h2::server::{Connection, Handshake, SendResponse};
+use h2::{Reason, SendStream};
+use http::header::{HeaderValue, CONTENT_LENGTH, DATE};
+use http::{Request, Response};
+use http_body::Body;
+
+use super::{strip_connection_headers, Transport};
+use crate::body::Incoming;
+use crate::rt::bounds::Http2ServerConnExec;
+use crate::rt::{Read, Sleep, Timer, Write};
+use crate::service::HttpService;
+
+/// Settings of a server connection; `server::conn::http2::Builder` fills them in.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) initial_stream_window: u32,
+    pub(crate) initial_conn_window: u32,
+    pub(crate) adaptive_window: bool,
+    pub(crate) max_frame_size: u32,
+    pub(crate) max_concurrent_streams: Option<u32>,
+    pub(crate) max_pending_accept_reset_streams: Option<usize>,
+    pub(crate) max_local_error_reset_streams: Option<usize>,
+    pub(crate) keep_alive_interval: Option<Duration>,
+    pub(crate) keep_alive_timeout: Duration,
+    pub(crate) max_send_buf_size: usize,
+    pub(crate) connect_protocol: bool,
+    pub(crate) header_table_size: Option<u32>,
+    pub(crate) max_header_list_size: u32,
+    pub(crate) date_header: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The values upstream hyper uses, so peers see the same SETTINGS.
+        Config {
+            initial_stream_window: 1024 * 1024,
+            initial_conn_window: 1024 * 1024,
+            adaptive_window: false,
+            max_frame_size: 16 * 1024,
+            max_concurrent_streams: Some(200),
+            max_pending_accept_reset_streams: None,
+            max_local_error_reset_streams: Some(1024),
+            keep_alive_interval: None,
+            keep_alive_timeout: Duration::from_secs(20),
+            max_send_buf_size: 400 * 1024,
+            connect_protocol: false,
+            header_table_size: None,
+            max_header_list_size: 16 * 1024,
+            date_header: true,
+        }
+    }
+}
+
+impl Config {
+    fn h2_builder(&self) -> h2::server::Builder {
+        let mut b = h2::server::Builder::new();
+        b.initial_window_size(self.initial_stream_window)
+            .initial_connection_window_size(self.initial_conn_window)
+            .max_frame_size(self.max_frame_size)
+            .max_header_list_size(self.max_header_list_size)
+            .max_send_buffer_size(self.max_send_buf_size)
+            .max_local_error_reset_streams(self.max_local_error_reset_streams);
+        if let Some(n) = self.max_concurrent_streams {
+            b.max_concurrent_streams(n);
+        }
+        if let Some(n) = self.max_pending_accept_reset_streams {
+            b.max_pending_accept_reset_streams(n);
+        }
+        if let Some(n) = self.header_table_size {
+            b.header_table_size(n);
+        }
+        if self.connect_protocol {
+            b.enable_connect_protocol();
+        }
+        b
+    }
+}
+
+enum Phase<T> {
+    Handshaking(Handshake<Transport<T>, Bytes>),
+    Serving(Connection<Transport<T>, Bytes>),
+    Done,
+}
+
+/// Keep-alive: a PING every `interval` of silence, and the connection fails if its PONG takes
+/// longer than `timeout`.
+struct KeepAlive {
+    interval: Duration,
+    timeout: Duration,
+    timer: Arc<dyn Timer + Send + Sync>,
+    ping: Option<h2::PingPong>,
+    sleep: Option<Pin<Box<dyn Sleep>>>,
+    awaiting_pong: bool,
+}
+
+impl KeepAlive {
+    /// `Ready(Err)` when a PONG did not arrive in time.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+        let Some(ping) = self.ping.as_mut() else {
+            return Poll::Pending;
+        };
+        loop {
+            if self.awaiting_pong {
+                match ping.poll_pong(cx) {
+                    Poll::Ready(Ok(_)) => {
+                        self.awaiting_pong = false;
+                        self.sleep = Some(self.timer.sleep(self.interval));
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(crate::Error::new_h2(e))),
+                    Poll::Pending => {}
+                }
+            }
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| self.timer.sleep(self.interval));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if self.awaiting_pong {
+                return Poll::Ready(Err(crate::Error::new_keep_alive_timeout()));
+            }
+            if let Err(e) = ping.send_ping(h2::Ping::opaque()) {
+                return Poll::Ready(Err(crate::Error::new_h2(e)));
+            }
+            self.awaiting_pong = true;
+            self.sleep = Some(self.timer.sleep(self.timeout));
+        }
+    }
+}
+
+/// A server connection: the future behind `server::conn::http2::Connection`.
+pub(crate) struct Server<T, S, B, E> {
+    phase: Phase<T>,
+    service: S,
+    exec: E,
+    date_header: bool,
+    connect_protocol: bool,
+    keep_alive: Option<KeepAlive>,
+    /// `graceful_shutdown` was called (perhaps before the handshake finished).
+    closing: bool,
+    _body: PhantomData<fn() -> B>,
+}
+
+impl<T, S, B, E> Server<T, S, B, E>
+where
+    T: Read + Write + Unpin,
+    S: HttpService<Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    E: Http2ServerConnExec<S::Future, B>,
+{
+    pub(crate) fn new(
+        io: T,
+        service: S,
+        config: &Config,
+        exec: E,
+        timer: Option<Arc<dyn Timer + Send + Sync>>,
+    ) -> Self {
+        let keep_alive = match (config.keep_alive_interval, timer) {
+            (Some(interval), Some(timer)) => Some(KeepAlive {
+                interval,
+                timeout: config.keep_alive_timeout,
+                timer,
+                ping: None,
+                sleep: None,
+                awaiting_pong: false,
+            }),
+            _ => None,
+        };
+        Server {
+            phase: Phase::Handshaking(config.h2_builder().handshake(Transport(io))),
+            service,
+            exec,
+            date_header: config.date_header,
+            connect_protocol: config.connect_protocol,
+            keep_alive,
+            closing: false,
+            _body: PhantomData,
+        }
+    }
+
+    /// Sends GOAWAY, lets the streams in flight finish, then completes.
+    pub(crate) fn graceful_shutdown(&mut self) {
+        self.closing = true;
+        if let Phase::Serving(conn) = &mut self.phase {
+            conn.graceful_shutdown();
+        }
+    }
+
+    fn start_stream(&mut self, req: Request<h2::RecvStream>, respond: SendResponse<Bytes>) {
+        let (mut parts, recv) = req.into_parts();
+        let content_length = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let body = if recv.is_end_stream() {
+            Incoming::empty()
+        } else {
+            Incoming::h2(recv, content_length)
+        };
+        if self.connect_protocol {
+            if let Some(protocol) = parts.extensions.remove::<h2::ext::Protocol>() {
+                parts
+                    .extensions
+                    .insert(crate::ext::Protocol::from_h2(protocol));
+            }
+        }
+        let fut = self.service.call(Request::from_parts(parts, body));
+        self.exec
+            .execute_h2stream(H2Stream::new(fut, respond, self.date_header));
+    }
+
+    pub(crate) fn poll_serve(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+        loop {
+            match &mut self.phase {
+                Phase::Handshaking(handshake) => {
+                    let mut conn = match Pin::new(handshake).poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(conn)) => conn,
+                        Poll::Ready(Err(e)) => {
+                            self.phase = Phase::Done;
+                            return Poll::Ready(Err(crate::Error::new_h2(e)));
+                        }
+                    };
+                    if let Some(keep_alive) = &mut self.keep_alive {
+                        keep_alive.ping = conn.ping_pong();
+                    }
+                    if self.closing {
+                        conn.graceful_shutdown();
+                    }
+                    self.phase = Phase::Serving(conn);
+                }
+                Phase::Serving(conn) => {
+                    if let Some(keep_alive) = &mut self.keep_alive {
+                        if let Poll::Ready(Err(e)) = keep_alive.poll(cx) {
+                            conn.abrupt_shutdown(Reason::NO_ERROR);
+                            self.phase = Phase::Done;
+                            return Poll::Ready(Err(e));
+                        }
+                    }
+                    match conn.poll_accept(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Some(Ok((req, respond)))) => self.start_stream(req, respond),
+                        Poll::Ready(Some(Err(e))) => {
+                            self.phase = Phase::Done;
+                            return Poll::Ready(Err(crate::Error::new_h2(e)));
+                        }
+                        // The connection is closed and everything it owed was written.
+                        Poll::Ready(None) => {
+                            self.phase = Phase::Done;
+                            return Poll::Ready(Ok(()));
+                        }
+                    }
+                }
+                Phase::Done => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+}
+
+enum StreamState<F, B> {
+    /// Waiting for the service's response.
+    Service(Pin<Box<F>>),
+    /// Sending the response body.
+    Body {
+        body: Pin<Box<B>>,
+        send: SendStream<Bytes>,
+        /// Data polled from the body, waiting for flow-control capacity.
+        pending: Option<Bytes>,
+    },
+    Done,
+}
+
+/// One stream's task: awaits the service's response and sends it, head then body.
+///
+/// Public only because it appears in the executor bound
+/// [`Http2ServerConnExec`]; it cannot be named outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct H2Stream<F, B> {
+    respond: SendResponse<Bytes>,
+    state: StreamState<F, B>,
+    date_header: bool,
+}
+
+impl<F, B> H2Stream<F, B> {
+    fn new(fut: F, respond: SendResponse<Bytes>, date_header: bool) -> Self {
+        H2Stream {
+            respond,
+            state: StreamState::Service(Box::pin(fut)),
+            date_header,
+        }
+    }
+}
+
+impl<F, B, SE> H2Stream<F, B>
+where
+    F: Future<Output = Result<Response<B>, SE>>,
+    SE: Into<Box<dyn StdError + Send + Sync>>,
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    fn send_head(&mut self, res: Response<B>) -> StreamState<F, B> {
+        let (mut parts, body) = res.into_parts();
+        strip_connection_headers(&mut parts.headers);
+        if self.date_header && !parts.headers.contains_key(DATE) {
+            parts
+                .headers
+                .insert(DATE, crate::proto::date::header_value());
+        }
+        let end = body.is_end_stream();
+        if !parts.headers.contains_key(CONTENT_LENGTH) {
+            if let Some(len) = body.size_hint().exact() {
+                if len > 0 || end {
+                    parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+                }
+            }
+        }
+        match self
+            .respond
+            .send_response(Response::from_parts(parts, ()), end)
+        {
+            Ok(_) if end => StreamState::Done,
+            Ok(send) => StreamState::Body {
+                body: Box::pin(body),
+                send,
+                pending: None,
+            },
+            // The stream or connection is gone; there is no one left to tell.
+            Err(_) => StreamState::Done,
+        }
+    }
+
+    fn poll_stream(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match &mut self.state {
+                StreamState::Service(fut) => {
+                    // A peer that reset the stream no longer wants the response.
+                    if self.respond.poll_reset(cx).is_ready() {
+                        self.state = StreamState::Done;
+                        continue;
+                    }
+                    self.state = match fut.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(res)) => self.send_head(res),
+                        Poll::Ready(Err(_)) => {
+                            self.respond.send_reset(Reason::INTERNAL_ERROR);
+                            StreamState::Done
+                        }
+                    };
+                }
+                StreamState::Body {
+                    body,
+                    send,
+                    pending,
+                } => {
+                    if send.poll_reset(cx).is_ready() {
+                        self.state = StreamState::Done;
+                        continue;
+                    }
+                    if let Some(data) = pending {
+                        // Only as much as the peer's window allows: `h2` would otherwise
+                        // buffer the rest without bound.
+                        if send.capacity() == 0 {
+                            send.reserve_capacity(data.len());
+                            match send.poll_capacity(cx) {
+                                Poll::Pending => return Poll::Pending,
+                                Poll::Ready(Some(Ok(_))) => continue,
+                                Poll::Ready(None | Some(Err(_))) => {
+                                    self.state = StreamState::Done;
+                                    continue;
+                                }
+                            }
+                        }
+                        let n = send.capacity().min(data.len());
+                        let chunk = data.split_to(n);
+                        if data.is_empty() {
+                            *pending = None;
+                        }
+                        if send.send_data(chunk, false).is_err() {
+                            self.state = StreamState::Done;
+                        }
+                        continue;
+                    }
+                    match body.as_mut().poll_frame(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                            Ok(mut data) => {
+                                let bytes = data.copy_to_bytes(data.remaining());
+                                if !bytes.is_empty() {
+                                    send.reserve_capacity(bytes.len());
+                                    *pending = Some(bytes);
+                                }
+                            }
+                            Err(frame) => {
+                                if let Ok(trailers) = frame.into_trailers() {
+                                    send.send_trailers(trailers).ok();
+                                    self.state = StreamState::Done;
+                                }
+                            }
+                        },
+                        Poll::Ready(Some(Err(_))) => {
+                            send.send_reset(Reason::INTERNAL_ERROR);
+                            self.state = StreamState::Done;
+                        }
+                        Poll::Ready(None) => {
+                            send.send_data(Bytes::new(), true).ok();
+                            self.state = StreamState::Done;
+                        }
+                    }
+                }
+                StreamState::Done => return Poll::Ready(()),
+            }
+        }
+    }
+}
+
+impl<F, B, SE> Future for H2Stream<F, B>
+where
+    F: Future<Output = Result<Response<B>, SE>>,
+    SE: Into<Box<dyn StdError + Send + Sync>>,
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Everything pinned inside is boxed, so the task itself may move.
+        self.get_mut().poll_stream(cx)
+    }
+}

@@ -1,0 +1,276 @@
+#![cfg(feature = "full")]
+//! The fork's HTTP/2 server (`server::conn::http2`) against upstream hyper 1.12.0's HTTP/2
+//! client, over Unix socket pairs: large bodies both ways with a slow reader, many concurrent
+//! streams, trailers both ways, graceful shutdown with every in-flight response delivered
+//! whole, and the keep-alive timeout.
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Body as _;
+use hyper::body::Frame;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+#[macro_use]
+#[path = "support/tokio_io.rs"]
+mod tokio_io;
+
+tokio_io_for!(hyper, ForkIo);
+mod up {
+    tokio_io_for!(hyper_upstream, UpIo);
+}
+use up::UpIo;
+
+const FOUR_MIB: usize = 4 * 1024 * 1024;
+
+fn byte_at(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+fn pattern(len: usize) -> Bytes {
+    (0..len).map(byte_at).collect::<Vec<u8>>().into()
+}
+
+/// Spawns tasks for upstream's client connection.
+#[derive(Clone)]
+struct UpExec;
+
+impl<F> hyper_upstream::rt::Executor<F> for UpExec
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        tokio::spawn(fut);
+    }
+}
+
+/// The fork's server on one end of a socket pair, `service` answering, and upstream's client
+/// on the other end.
+async fn connect<S, B>(
+    service: S,
+    configure: impl FnOnce(&mut hyper::server::conn::http2::Builder<hyper_util::rt::TokioExecutor>),
+) -> (
+    hyper_upstream::client::conn::http2::SendRequest<Req>,
+    tokio::task::JoinHandle<hyper::Result<()>>,
+)
+where
+    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = Response<B>>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (client_io, server_io) = UnixStream::pair().unwrap();
+    let mut builder =
+        hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    configure(&mut builder);
+    let server = tokio::spawn(builder.serve_connection(ForkIo(server_io), service));
+    let (send, conn) = hyper_upstream::client::conn::http2::handshake(UpExec, UpIo(client_io))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    (send, server)
+}
+
+/// Request bodies of every shape, as one type.
+type Req = BoxBody<Bytes, Infallible>;
+
+fn get(path: &str) -> Request<Req> {
+    Request::get(format!("http://fork.test{path}"))
+        .body(Full::new(Bytes::new()).boxed())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_4_mib_response_reaches_a_client_that_reads_slowly_whole() {
+    let (mut send, _server) = connect(
+        service_fn(|_req| async {
+            Ok::<_, Infallible>(Response::new(Full::new(pattern(FOUR_MIB))))
+        }),
+        |_| {},
+    )
+    .await;
+    let res = send.send_request(get("/big")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-length"],
+        FOUR_MIB.to_string().as_str()
+    );
+    assert!(res.headers().contains_key("date"));
+    let mut body = res.into_body();
+    let mut got = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            got.extend_from_slice(&data);
+            // A slow reader: flow control holds the server back meanwhile.
+            tokio::time::sleep(Duration::from_micros(300)).await;
+        }
+    }
+    assert_eq!(got.len(), FOUR_MIB);
+    assert!(got.iter().enumerate().all(|(i, b)| *b == byte_at(i)));
+}
+
+#[tokio::test]
+async fn a_4_mib_upload_is_read_whole_by_the_service() {
+    let (mut send, _server) = connect(
+        service_fn(|req: Request<hyper::body::Incoming>| async move {
+            let declared = req.body().size_hint().exact();
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let intact = body.iter().enumerate().all(|(i, b)| *b == byte_at(i));
+            let reply = format!("{} {:?} {intact}", body.len(), declared);
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(reply))))
+        }),
+        |_| {},
+    )
+    .await;
+    let req = Request::post("http://fork.test/upload")
+        .header("content-length", FOUR_MIB)
+        .body(Full::new(pattern(FOUR_MIB)).boxed())
+        .unwrap();
+    let res = send.send_request(req).await.unwrap();
+    let text = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(text, format!("{FOUR_MIB} Some({FOUR_MIB}) true").as_bytes());
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_streams_each_get_their_own_answer() {
+    let (send, _server) = connect(
+        service_fn(|req: Request<hyper::body::Incoming>| async move {
+            let n: usize = req.uri().path()[1..].parse().unwrap();
+            tokio::time::sleep(Duration::from_millis((n % 7) as u64)).await;
+            Ok::<_, Infallible>(Response::new(Full::new(pattern(n * 100))))
+        }),
+        |_| {},
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for n in 0..100 {
+        let mut send = send.clone();
+        tasks.push(tokio::spawn(async move {
+            let res = send.send_request(get(&format!("/{n}"))).await.unwrap();
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, pattern(n * 100), "stream {n}");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn trailers_travel_both_ways() {
+    let (mut send, _server) = connect(
+        service_fn(|req: Request<hyper::body::Incoming>| async move {
+            let collected = req.into_body().collect().await.unwrap();
+            let got = collected
+                .trailers()
+                .and_then(|t| t.get("x-request-sum"))
+                .cloned();
+            let mut trailers = hyper::HeaderMap::new();
+            trailers.insert("x-response-sum", "42".parse().unwrap());
+            trailers.insert("x-echo", got.unwrap_or_else(|| "missing".parse().unwrap()));
+            let frames = stream::iter([
+                Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"body"))),
+                Ok(Frame::trailers(trailers)),
+            ]);
+            Ok::<_, Infallible>(Response::new(StreamBody::new(frames)))
+        }),
+        |_| {},
+    )
+    .await;
+    let mut request_trailers = hyper::HeaderMap::new();
+    request_trailers.insert("x-request-sum", "7".parse().unwrap());
+    let frames = stream::iter([
+        Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"numbers"))),
+        Ok(Frame::trailers(request_trailers)),
+    ]);
+    let req = Request::post("http://fork.test/t")
+        .body(StreamBody::new(frames).boxed())
+        .unwrap();
+    let res = send.send_request(req).await.unwrap();
+    let collected = res.into_body().collect().await.unwrap();
+    let trailers = collected.trailers().cloned().expect("response trailers");
+    assert_eq!(trailers["x-response-sum"], "42");
+    assert_eq!(
+        trailers["x-echo"], "7",
+        "the service saw the request's trailers"
+    );
+    assert_eq!(collected.to_bytes(), Bytes::from_static(b"body"));
+}
+
+#[tokio::test]
+async fn graceful_shutdown_delivers_every_in_flight_response_whole() {
+    let (client_io, server_io) = UnixStream::pair().unwrap();
+    let service = service_fn(|_req| async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok::<_, Infallible>(Response::new(Full::new(pattern(FOUR_MIB / 4))))
+    });
+    let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .serve_connection(ForkIo(server_io), service);
+    let (send, client_conn) =
+        hyper_upstream::client::conn::http2::handshake::<_, _, Req>(UpExec, UpIo(client_io))
+            .await
+            .unwrap();
+    tokio::spawn(client_conn);
+    let mut in_flight = Vec::new();
+    for _ in 0..8 {
+        let mut send = send.clone();
+        in_flight.push(tokio::spawn(async move {
+            let res = send.send_request(get("/slow")).await?;
+            let body = res.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper_upstream::Error>(body)
+        }));
+    }
+    let server = tokio::spawn(async move {
+        let mut conn = std::pin::pin!(conn);
+        // Let the requests arrive, then shut down while their responses are pending.
+        tokio::select! {
+            res = conn.as_mut() => return res,
+            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        conn.as_mut().graceful_shutdown();
+        conn.await
+    });
+    for task in in_flight {
+        let body = task.await.unwrap().expect("an in-flight request completes");
+        assert_eq!(body, pattern(FOUR_MIB / 4));
+    }
+    server.await.unwrap().expect("the connection ends cleanly");
+}
+
+#[tokio::test]
+async fn an_unanswered_keep_alive_ping_ends_the_connection_with_a_timeout() {
+    let (mut client_io, server_io) = UnixStream::pair().unwrap();
+    let mut builder =
+        hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Duration::from_millis(50))
+        .keep_alive_timeout(Duration::from_millis(100));
+    let service =
+        service_fn(|_req| async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) });
+    let server = tokio::spawn(builder.serve_connection(ForkIo(server_io), service));
+    // A client that sends the preface and an empty SETTINGS frame, then never reads: the
+    // server's PING goes unacknowledged.
+    client_io
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server gives up")
+        .unwrap()
+        .expect_err("a timeout error");
+    assert!(err.is_timeout(), "{err:?}");
+    let mut rest = Vec::new();
+    client_io.read_to_end(&mut rest).await.ok();
+}
