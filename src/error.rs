@@ -281,7 +281,7 @@ impl Error {
 
     /// An error from `h2`: a transport failure stays an IO error, anything else is an HTTP/2
     /// protocol error with the `h2::Error` as its source (where reqwest and tonic look for it).
-    #[cfg(all(feature = "http2", feature = "server"))]
+    #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
     pub(crate) fn new_h2(cause: h2::Error) -> Error {
         if cause.is_io() {
             match cause.into_io() {
@@ -294,7 +294,7 @@ impl Error {
     }
 
     /// An HTTP/2 keep-alive PING went unanswered for too long (`is_timeout()` is true).
-    #[cfg(all(feature = "http2", feature = "server"))]
+    #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
     pub(crate) fn new_keep_alive_timeout() -> Error {
         Error::new(Kind::Http2).with(TimedOut)
     }

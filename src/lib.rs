@@ -40,7 +40,7 @@ pub mod upgrade;
 ))]
 mod proto;
 
-#[cfg(all(feature = "client", feature = "http1"))]
+#[cfg(all(feature = "client", any(feature = "http1", feature = "http2")))]
 pub mod client;
 #[cfg(feature = "server")]
 pub mod server;

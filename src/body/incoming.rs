@@ -38,7 +38,7 @@ enum Kind {
         rx: chan::Receiver,
         remaining: BodyLength,
     },
-    #[cfg(all(feature = "http2", feature = "server"))]
+    #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
     H2 {
         recv: h2::RecvStream,
         /// What is left of a declared `Content-Length`.
@@ -77,7 +77,7 @@ impl Incoming {
     }
 }
 
-#[cfg(all(feature = "http2", feature = "server"))]
+#[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
 impl Incoming {
     /// The body of an HTTP/2 message: the stream's data frames, then its trailers.
     pub(crate) fn h2(recv: h2::RecvStream, content_length: Option<u64>) -> Incoming {
@@ -95,7 +95,7 @@ impl Incoming {
 /// The next frame of an HTTP/2 body. Each data frame's bytes are handed back to the stream's
 /// flow-control window as they are yielded, so the peer may send more only as fast as the
 /// application reads.
-#[cfg(all(feature = "http2", feature = "server"))]
+#[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
 fn poll_h2_frame(
     recv: &mut h2::RecvStream,
     remaining: &mut Option<u64>,
@@ -151,7 +151,7 @@ impl Body for Incoming {
                 }
                 polled
             }
-            #[cfg(all(feature = "http2", feature = "server"))]
+            #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
             Kind::H2 {
                 recv,
                 remaining,
@@ -165,7 +165,7 @@ impl Body for Incoming {
             Kind::Empty => true,
             #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
             Kind::Chan { remaining, .. } => *remaining == BodyLength::Exact(0),
-            #[cfg(all(feature = "http2", feature = "server"))]
+            #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
             Kind::H2 { recv, .. } => recv.is_end_stream(),
         }
     }
@@ -178,7 +178,7 @@ impl Body for Incoming {
                 BodyLength::Exact(n) => SizeHint::with_exact(*n),
                 _ => SizeHint::default(),
             },
-            #[cfg(all(feature = "http2", feature = "server"))]
+            #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
             Kind::H2 {
                 recv, remaining, ..
             } => match remaining {
@@ -196,7 +196,7 @@ impl fmt::Debug for Incoming {
             Kind::Empty => "Empty",
             #[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
             Kind::Chan { .. } => "Streaming",
-            #[cfg(all(feature = "http2", feature = "server"))]
+            #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
             Kind::H2 { .. } => "Streaming",
         };
         f.debug_tuple("Body")

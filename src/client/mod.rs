@@ -5,4 +5,6 @@
 //! Pooling, DNS and TLS live in `hyper-util` (`client::legacy`) and in `reqwest`.
 
 pub mod conn;
+// The HTTP/1 request channel; `TrySendError` is shared with HTTP/2.
+#[cfg_attr(not(feature = "http1"), allow(dead_code))]
 pub(crate) mod dispatch;

@@ -5,6 +5,5 @@
 pub(crate) mod date;
 #[cfg(feature = "http1")]
 pub(crate) mod h1;
-// The HTTP/2 client is not written yet (issue 7); the server is.
-#[cfg(all(feature = "http2", feature = "server"))]
+#[cfg(feature = "http2")]
 pub(crate) mod h2;

@@ -51,3 +51,57 @@ mod server {
         pub trait Sealed<T> {}
     }
 }
+
+#[cfg(all(feature = "client", feature = "http2"))]
+pub use self::client::Http2ClientConnExec;
+
+#[cfg(all(feature = "client", feature = "http2"))]
+mod client {
+    use std::error::Error as StdError;
+    use std::future::Future;
+
+    use crate::proto::h2::client::H2ClientFuture;
+    use crate::rt::{Executor, Read, Write};
+
+    /// An executor that can run the background tasks of an HTTP/2 client connection whose
+    /// request bodies are `B` and whose transport is `T`.
+    ///
+    /// Implemented for every `Clone` [`Executor`] of those tasks; name this trait in bounds
+    /// instead of the task type, which is private to the crate.
+    pub trait Http2ClientConnExec<B, T>: sealed::Sealed<(B, T)> + Clone
+    where
+        B: http_body::Body,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        T: Read + Write + Unpin,
+    {
+        #[doc(hidden)]
+        fn execute_h2_future(&mut self, task: H2ClientFuture<B, T>);
+    }
+
+    impl<E, B, T> Http2ClientConnExec<B, T> for E
+    where
+        E: Executor<H2ClientFuture<B, T>> + Clone,
+        H2ClientFuture<B, T>: Future<Output = ()>,
+        B: http_body::Body + 'static,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        T: Read + Write + Unpin,
+    {
+        fn execute_h2_future(&mut self, task: H2ClientFuture<B, T>) {
+            self.execute(task);
+        }
+    }
+
+    impl<E, B, T> sealed::Sealed<(B, T)> for E
+    where
+        E: Executor<H2ClientFuture<B, T>> + Clone,
+        H2ClientFuture<B, T>: Future<Output = ()>,
+        B: http_body::Body + 'static,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        T: Read + Write + Unpin,
+    {
+    }
+
+    mod sealed {
+        pub trait Sealed<T> {}
+    }
+}

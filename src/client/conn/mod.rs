@@ -5,5 +5,7 @@
 
 #[cfg(feature = "http1")]
 pub mod http1;
+#[cfg(feature = "http2")]
+pub mod http2;
 
 pub use super::dispatch::TrySendError;

@@ -8,12 +8,21 @@
 //!
 //! Unlike HTTP/1, nothing here owns a write buffer of its own: `h2` owns the connection's
 //! output and its `Connection` future writes it out before it completes.
+use std::error::Error as StdError;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use crate::rt::{Read, ReadBuf, Write};
+use bytes::{Buf, Bytes};
+use h2::{Reason, SendStream};
+use http_body::Body;
 
+use crate::rt::{Read, ReadBuf, Sleep, Timer, Write};
+
+#[cfg(feature = "client")]
+pub(crate) mod client;
 #[cfg(feature = "server")]
 pub(crate) mod server;
 
@@ -89,5 +98,150 @@ pub(crate) fn strip_connection_headers(headers: &mut http::HeaderMap) {
         .is_some_and(|te| te != "trailers")
     {
         headers.remove(http::header::TE);
+    }
+}
+
+/// Sends one message body on an `h2` stream: data only as fast as the peer's flow-control
+/// window opens (so `h2` never has to buffer more than a window), then trailers or the end of
+/// the stream.
+pub(crate) struct BodyPump<B> {
+    body: Pin<Box<B>>,
+    send: SendStream<Bytes>,
+    /// Data polled from the body, waiting for window capacity.
+    pending: Option<Bytes>,
+}
+
+impl<B> BodyPump<B>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    pub(crate) fn new(body: B, send: SendStream<Bytes>) -> Self {
+        BodyPump {
+            body: Box::pin(body),
+            send,
+            pending: None,
+        }
+    }
+
+    /// `Ready` once the body was sent completely, or could not be (the stream was reset, the
+    /// body failed: the stream is then reset too).
+    pub(crate) fn poll_pump(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.send.poll_reset(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            if let Some(data) = &mut self.pending {
+                if self.send.capacity() == 0 {
+                    self.send.reserve_capacity(data.len());
+                    match self.send.poll_capacity(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Some(Ok(_))) => continue,
+                        Poll::Ready(None | Some(Err(_))) => return Poll::Ready(()),
+                    }
+                }
+                let chunk = data.split_to(self.send.capacity().min(data.len()));
+                if data.is_empty() {
+                    self.pending = None;
+                }
+                if self.send.send_data(chunk, false).is_err() {
+                    return Poll::Ready(());
+                }
+                continue;
+            }
+            match self.body.as_mut().poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(mut data) => {
+                        let bytes = data.copy_to_bytes(data.remaining());
+                        if !bytes.is_empty() {
+                            self.send.reserve_capacity(bytes.len());
+                            self.pending = Some(bytes);
+                        }
+                    }
+                    Err(frame) => {
+                        if let Ok(trailers) = frame.into_trailers() {
+                            self.send.send_trailers(trailers).ok();
+                            return Poll::Ready(());
+                        }
+                    }
+                },
+                Poll::Ready(Some(Err(_))) => {
+                    self.send.send_reset(Reason::INTERNAL_ERROR);
+                    return Poll::Ready(());
+                }
+                Poll::Ready(None) => {
+                    self.send.send_data(Bytes::new(), true).ok();
+                    return Poll::Ready(());
+                }
+            }
+        }
+    }
+}
+
+/// Keep-alive: a PING every `interval` of silence, and the connection fails if its PONG takes
+/// longer than `timeout`.
+pub(crate) struct KeepAlive {
+    interval: Duration,
+    timeout: Duration,
+    timer: Arc<dyn Timer + Send + Sync>,
+    ping: Option<h2::PingPong>,
+    sleep: Option<Pin<Box<dyn Sleep>>>,
+    awaiting_pong: bool,
+}
+
+impl KeepAlive {
+    pub(crate) fn new(
+        interval: Duration,
+        timeout: Duration,
+        timer: Arc<dyn Timer + Send + Sync>,
+    ) -> Self {
+        KeepAlive {
+            interval,
+            timeout,
+            timer,
+            ping: None,
+            sleep: None,
+            awaiting_pong: false,
+        }
+    }
+
+    /// Begins pinging once the connection exists.
+    pub(crate) fn start(&mut self, ping: Option<h2::PingPong>) {
+        self.ping = ping;
+    }
+
+    /// `Ready(Err)` when a PONG did not arrive in time.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+        let Some(ping) = self.ping.as_mut() else {
+            return Poll::Pending;
+        };
+        loop {
+            if self.awaiting_pong {
+                match ping.poll_pong(cx) {
+                    Poll::Ready(Ok(_)) => {
+                        self.awaiting_pong = false;
+                        self.sleep = Some(self.timer.sleep(self.interval));
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(crate::Error::new_h2(e))),
+                    Poll::Pending => {}
+                }
+            }
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| self.timer.sleep(self.interval));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if self.awaiting_pong {
+                return Poll::Ready(Err(crate::Error::new_keep_alive_timeout()));
+            }
+            if let Err(e) = ping.send_ping(h2::Ping::opaque()) {
+                return Poll::Ready(Err(crate::Error::new_h2(e)));
+            }
+            self.awaiting_pong = true;
+            self.sleep = Some(self.timer.sleep(self.timeout));
+        }
     }
 }

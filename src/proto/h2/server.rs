@@ -8,17 +8,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use h2::server::{Connection, Handshake, SendResponse};
-use h2::{Reason, SendStream};
+use h2::Reason;
 use http::header::{HeaderValue, CONTENT_LENGTH, DATE};
 use http::{Request, Response};
 use http_body::Body;
 
-use super::{strip_connection_headers, Transport};
+use super::{strip_connection_headers, BodyPump, KeepAlive, Transport};
 use crate::body::Incoming;
 use crate::rt::bounds::Http2ServerConnExec;
-use crate::rt::{Read, Sleep, Timer, Write};
+use crate::rt::{Read, Timer, Write};
 use crate::service::HttpService;
 
 /// Settings of a server connection; `server::conn::http2::Builder` fills them in.
@@ -93,53 +93,6 @@ enum Phase<T> {
     Done,
 }
 
-/// Keep-alive: a PING every `interval` of silence, and the connection fails if its PONG takes
-/// longer than `timeout`.
-struct KeepAlive {
-    interval: Duration,
-    timeout: Duration,
-    timer: Arc<dyn Timer + Send + Sync>,
-    ping: Option<h2::PingPong>,
-    sleep: Option<Pin<Box<dyn Sleep>>>,
-    awaiting_pong: bool,
-}
-
-impl KeepAlive {
-    /// `Ready(Err)` when a PONG did not arrive in time.
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
-        let Some(ping) = self.ping.as_mut() else {
-            return Poll::Pending;
-        };
-        loop {
-            if self.awaiting_pong {
-                match ping.poll_pong(cx) {
-                    Poll::Ready(Ok(_)) => {
-                        self.awaiting_pong = false;
-                        self.sleep = Some(self.timer.sleep(self.interval));
-                        continue;
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(crate::Error::new_h2(e))),
-                    Poll::Pending => {}
-                }
-            }
-            let sleep = self
-                .sleep
-                .get_or_insert_with(|| self.timer.sleep(self.interval));
-            if sleep.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            if self.awaiting_pong {
-                return Poll::Ready(Err(crate::Error::new_keep_alive_timeout()));
-            }
-            if let Err(e) = ping.send_ping(h2::Ping::opaque()) {
-                return Poll::Ready(Err(crate::Error::new_h2(e)));
-            }
-            self.awaiting_pong = true;
-            self.sleep = Some(self.timer.sleep(self.timeout));
-        }
-    }
-}
-
 /// A server connection: the future behind `server::conn::http2::Connection`.
 pub(crate) struct Server<T, S, B, E> {
     phase: Phase<T>,
@@ -170,14 +123,9 @@ where
         timer: Option<Arc<dyn Timer + Send + Sync>>,
     ) -> Self {
         let keep_alive = match (config.keep_alive_interval, timer) {
-            (Some(interval), Some(timer)) => Some(KeepAlive {
-                interval,
-                timeout: config.keep_alive_timeout,
-                timer,
-                ping: None,
-                sleep: None,
-                awaiting_pong: false,
-            }),
+            (Some(interval), Some(timer)) => {
+                Some(KeepAlive::new(interval, config.keep_alive_timeout, timer))
+            }
             _ => None,
         };
         Server {
@@ -237,7 +185,7 @@ where
                         }
                     };
                     if let Some(keep_alive) = &mut self.keep_alive {
-                        keep_alive.ping = conn.ping_pong();
+                        keep_alive.start(conn.ping_pong());
                     }
                     if self.closing {
                         conn.graceful_shutdown();
@@ -276,12 +224,7 @@ enum StreamState<F, B> {
     /// Waiting for the service's response.
     Service(Pin<Box<F>>),
     /// Sending the response body.
-    Body {
-        body: Pin<Box<B>>,
-        send: SendStream<Bytes>,
-        /// Data polled from the body, waiting for flow-control capacity.
-        pending: Option<Bytes>,
-    },
+    Body(BodyPump<B>),
     Done,
 }
 
@@ -334,11 +277,7 @@ where
             .send_response(Response::from_parts(parts, ()), end)
         {
             Ok(_) if end => StreamState::Done,
-            Ok(send) => StreamState::Body {
-                body: Box::pin(body),
-                send,
-                pending: None,
-            },
+            Ok(send) => StreamState::Body(BodyPump::new(body, send)),
             // The stream or connection is gone; there is no one left to tell.
             Err(_) => StreamState::Done,
         }
@@ -362,65 +301,11 @@ where
                         }
                     };
                 }
-                StreamState::Body {
-                    body,
-                    send,
-                    pending,
-                } => {
-                    if send.poll_reset(cx).is_ready() {
-                        self.state = StreamState::Done;
-                        continue;
+                StreamState::Body(pump) => {
+                    if pump.poll_pump(cx).is_pending() {
+                        return Poll::Pending;
                     }
-                    if let Some(data) = pending {
-                        // Only as much as the peer's window allows: `h2` would otherwise
-                        // buffer the rest without bound.
-                        if send.capacity() == 0 {
-                            send.reserve_capacity(data.len());
-                            match send.poll_capacity(cx) {
-                                Poll::Pending => return Poll::Pending,
-                                Poll::Ready(Some(Ok(_))) => continue,
-                                Poll::Ready(None | Some(Err(_))) => {
-                                    self.state = StreamState::Done;
-                                    continue;
-                                }
-                            }
-                        }
-                        let n = send.capacity().min(data.len());
-                        let chunk = data.split_to(n);
-                        if data.is_empty() {
-                            *pending = None;
-                        }
-                        if send.send_data(chunk, false).is_err() {
-                            self.state = StreamState::Done;
-                        }
-                        continue;
-                    }
-                    match body.as_mut().poll_frame(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                            Ok(mut data) => {
-                                let bytes = data.copy_to_bytes(data.remaining());
-                                if !bytes.is_empty() {
-                                    send.reserve_capacity(bytes.len());
-                                    *pending = Some(bytes);
-                                }
-                            }
-                            Err(frame) => {
-                                if let Ok(trailers) = frame.into_trailers() {
-                                    send.send_trailers(trailers).ok();
-                                    self.state = StreamState::Done;
-                                }
-                            }
-                        },
-                        Poll::Ready(Some(Err(_))) => {
-                            send.send_reset(Reason::INTERNAL_ERROR);
-                            self.state = StreamState::Done;
-                        }
-                        Poll::Ready(None) => {
-                            send.send_data(Bytes::new(), true).ok();
-                            self.state = StreamState::Done;
-                        }
-                    }
+                    self.state = StreamState::Done;
                 }
                 StreamState::Done => return Poll::Ready(()),
             }

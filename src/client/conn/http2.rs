@@ -1,0 +1,383 @@
+//! HTTP/2 client connections.
+//!
+//! [`handshake`] (or [`Builder::handshake`]) performs the HTTP/2 handshake on a transport and
+//! returns a [`SendRequest`] handle, which can be cloned and used concurrently (each request
+//! is a stream), and a [`Connection`] future that must be polled (usually spawned) for any
+//! request to make progress. The connection ends when every `SendRequest` is dropped and its
+//! streams are done, or on error.
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Request, Response};
+use http_body::Body;
+use tokio::sync::oneshot;
+
+use super::TrySendError;
+use crate::body::Incoming;
+use crate::proto::h2::client::{self as proto, ClientConn, Config, Envelope, RequestTx};
+use crate::rt::bounds::Http2ClientConnExec;
+use crate::rt::{Read, Timer, Write};
+
+/// Sends requests on an HTTP/2 connection. Cheap to clone; every clone uses the same
+/// connection.
+pub struct SendRequest<B> {
+    tx: RequestTx<B>,
+}
+
+impl<B> Clone for SendRequest<B> {
+    fn clone(&self) -> Self {
+        SendRequest {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<B> fmt::Debug for SendRequest<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendRequest")
+            .field("closed", &self.tx.is_closed())
+            .finish()
+    }
+}
+
+impl<B> SendRequest<B> {
+    /// Ready while the connection is open: HTTP/2 multiplexes, so an open connection can
+    /// always take another request (it waits for a free stream if the server limits them).
+    pub fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+        if self.tx.is_closed() {
+            Poll::Ready(Err(crate::Error::new_closed()))
+        } else {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Waits until the connection can take a request (see [`poll_ready`](Self::poll_ready)).
+    pub async fn ready(&mut self) -> crate::Result<()> {
+        std::future::poll_fn(|cx| self.poll_ready(cx)).await
+    }
+
+    /// Whether the connection can take a request now.
+    pub fn is_ready(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+impl<B> SendRequest<B>
+where
+    B: Body + 'static,
+{
+    #[allow(clippy::result_large_err)] // the error hands the request back, as upstream's does
+    fn queue(
+        &mut self,
+        req: Request<B>,
+    ) -> Result<oneshot::Receiver<proto::Reply<B>>, TrySendError<Request<B>>> {
+        let (reply, rx) = oneshot::channel();
+        match self.tx.send(Envelope {
+            request: req,
+            reply,
+        }) {
+            Ok(()) => Ok(rx),
+            Err(refused) => Err(TrySendError {
+                error: crate::Error::new_canceled(),
+                message: Some(refused.0.request),
+            }),
+        }
+    }
+
+    /// Sends a request and resolves to its response head; the body streams in as the
+    /// application reads it.
+    ///
+    /// The request's URI must be absolute (HTTP/2 sends its scheme and authority).
+    pub fn send_request(
+        &mut self,
+        req: Request<B>,
+    ) -> impl Future<Output = crate::Result<Response<Incoming>>> {
+        let queued = self.try_send_request(req);
+        async move { queued.await.map_err(TrySendError::into_error) }
+    }
+
+    /// Like [`send_request`](Self::send_request), but a request that was never sent comes
+    /// back inside the error, for a retry on another connection.
+    #[allow(clippy::result_large_err)]
+    pub fn try_send_request(
+        &mut self,
+        req: Request<B>,
+    ) -> impl Future<Output = Result<Response<Incoming>, TrySendError<Request<B>>>> {
+        let queued = self.queue(req);
+        async move {
+            match queued?.await {
+                Ok(result) => result,
+                // The connection task went away with the request queued.
+                Err(_) => Err(TrySendError {
+                    error: crate::Error::new_canceled(),
+                    message: None,
+                }),
+            }
+        }
+    }
+}
+
+/// The HTTP/2 connection: a future that drives the transport and every stream on it.
+#[must_use = "futures do nothing unless polled"]
+pub struct Connection<T, B, E>
+where
+    T: Read + Write + Unpin,
+    B: Body + 'static,
+    E: Http2ClientConnExec<B, T> + Unpin,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    conn: ClientConn<T, B, E>,
+}
+
+impl<T, B, E> Connection<T, B, E>
+where
+    T: Read + Write + Unpin + 'static,
+    B: Body + Unpin + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    E: Http2ClientConnExec<B, T> + Unpin,
+{
+    /// Whether the server allows extended CONNECT (RFC 8441), so a CONNECT request may carry
+    /// an [`ext::Protocol`](crate::ext::Protocol).
+    pub fn is_extended_connect_protocol_enabled(&self) -> bool {
+        self.conn.is_extended_connect_protocol_enabled()
+    }
+
+    /// How many streams this side may open at once, as the server last said.
+    pub fn current_max_send_streams(&self) -> usize {
+        self.conn.current_max_send_streams()
+    }
+
+    /// How many streams the server may open at once.
+    pub fn current_max_recv_streams(&self) -> usize {
+        self.conn.current_max_recv_streams()
+    }
+}
+
+impl<T, B, E> fmt::Debug for Connection<T, B, E>
+where
+    T: Read + Write + fmt::Debug + 'static + Unpin,
+    B: Body + 'static,
+    E: Http2ClientConnExec<B, T> + Unpin,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection").finish_non_exhaustive()
+    }
+}
+
+impl<T, B, E> Future for Connection<T, B, E>
+where
+    T: Read + Write + Unpin + 'static,
+    B: Body + 'static + Unpin,
+    B::Data: Send,
+    E: Unpin,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    E: Http2ClientConnExec<B, T> + Unpin,
+{
+    type Output = crate::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.conn.poll_conn(cx)
+    }
+}
+
+/// Configures HTTP/2 client connections.
+///
+/// The defaults are upstream hyper's: a 2 MiB stream window and a 5 MiB connection window,
+/// up to 100 streams until the server says otherwise, 16 KiB of headers, 1 MiB of send buffer
+/// per stream, no keep-alive pings.
+#[derive(Clone)]
+pub struct Builder<Ex> {
+    exec: Ex,
+    timer: Option<Arc<dyn Timer + Send + Sync>>,
+    config: Config,
+}
+
+impl<Ex> fmt::Debug for Builder<Ex> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .field("timer", &self.timer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Performs the HTTP/2 handshake on `io` with the default settings.
+pub async fn handshake<E, T, B>(
+    exec: E,
+    io: T,
+) -> crate::Result<(SendRequest<B>, Connection<T, B, E>)>
+where
+    T: Read + Write + Unpin,
+    B: Body + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    E: Http2ClientConnExec<B, T> + Unpin + Clone,
+{
+    Builder::new(exec).handshake(io).await
+}
+
+impl<Ex> Builder<Ex>
+where
+    Ex: Clone,
+{
+    fn with(&mut self, change: impl FnOnce(&mut Config)) -> &mut Self {
+        change(&mut self.config);
+        self
+    }
+
+    /// A builder whose connections run their background tasks on `exec`.
+    pub fn new(exec: Ex) -> Builder<Ex> {
+        Builder {
+            exec,
+            timer: None,
+            config: Config::default(),
+        }
+    }
+
+    /// The timer for keep-alive pings; without one, `keep_alive_interval` has no effect.
+    pub fn timer<M>(&mut self, timer: M) -> &mut Builder<Ex>
+    where
+        M: Timer + Send + Sync + 'static,
+    {
+        self.timer = Some(Arc::new(timer));
+        self
+    }
+
+    /// Sends a PING every `interval` (needs a `timer`); `None` disables.
+    pub fn keep_alive_interval(&mut self, interval: impl Into<Option<Duration>>) -> &mut Self {
+        let interval = interval.into();
+        self.with(|c| c.keep_alive_interval = interval)
+    }
+
+    /// How long to wait for a PING's acknowledgement before the connection fails with an
+    /// error for which `is_timeout()` is true (default 20 s).
+    pub fn keep_alive_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.with(|c| c.keep_alive_timeout = timeout)
+    }
+
+    /// Whether to ping while no stream is open. Recorded; this crate pings whenever keep-alive
+    /// is on (see `UPSTREAM.md`).
+    pub fn keep_alive_while_idle(&mut self, enabled: bool) -> &mut Self {
+        self.with(|c| c.keep_alive_while_idle = enabled)
+    }
+
+    /// `SETTINGS_INITIAL_WINDOW_SIZE` for streams (default 2 MiB). `None` keeps the default.
+    pub fn initial_stream_window_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
+        if let Some(sz) = sz.into() {
+            self.with(|c| {
+                c.adaptive_window = false;
+                c.initial_stream_window = sz;
+            });
+        }
+        self
+    }
+
+    /// The connection-level window (default 5 MiB). `None` keeps the default.
+    pub fn initial_connection_window_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
+        if let Some(sz) = sz.into() {
+            self.with(|c| {
+                c.adaptive_window = false;
+                c.initial_conn_window = sz;
+            });
+        }
+        self
+    }
+
+    /// How many streams to allow before the server's SETTINGS arrive (default 100).
+    pub fn initial_max_send_streams(&mut self, initial: impl Into<Option<usize>>) -> &mut Self {
+        if let Some(n) = initial.into() {
+            self.with(|c| c.initial_max_send_streams = n);
+        }
+        self
+    }
+
+    /// Lets the windows follow the measured bandwidth-delay product. Recorded; this crate keeps
+    /// fixed windows for now (see `UPSTREAM.md`).
+    pub fn adaptive_window(&mut self, enabled: bool) -> &mut Self {
+        self.with(|c| c.adaptive_window = enabled)
+    }
+
+    /// The largest frame payload the server may send. `None` keeps `h2`'s default (16 KiB).
+    pub fn max_frame_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
+        let sz = sz.into();
+        self.with(|c| c.max_frame_size = sz)
+    }
+
+    /// The largest header list the server may send (default 16 KiB).
+    pub fn max_header_list_size(&mut self, max: u32) -> &mut Self {
+        self.with(|c| c.max_header_list_size = max)
+    }
+
+    /// The HPACK dynamic table size the server may use.
+    pub fn header_table_size(&mut self, size: impl Into<Option<u32>>) -> &mut Self {
+        let size = size.into();
+        self.with(|c| c.header_table_size = size)
+    }
+
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` this side announces (streams the server may push).
+    pub fn max_concurrent_streams(&mut self, max: impl Into<Option<u32>>) -> &mut Self {
+        let max = max.into();
+        self.with(|c| c.max_concurrent_streams = max)
+    }
+
+    /// How many locally reset streams are remembered at once.
+    pub fn max_concurrent_reset_streams(&mut self, max: usize) -> &mut Self {
+        self.with(|c| c.max_concurrent_reset_streams = Some(max))
+    }
+
+    /// How many bytes a stream may have buffered for sending (default 1 MiB).
+    pub fn max_send_buf_size(&mut self, max: usize) -> &mut Self {
+        self.with(|c| c.max_send_buf_size = max)
+    }
+
+    /// How many streams the server may open and reset before they are accepted.
+    pub fn max_pending_accept_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
+        let max = max.into();
+        self.with(|c| c.max_pending_accept_reset_streams = max)
+    }
+
+    /// How many streams this side may reset because of the server's errors before the
+    /// connection is closed (default 1024); `None` sets no limit.
+    pub fn max_local_error_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
+        let max = max.into();
+        self.with(|c| c.max_local_error_reset_streams = max)
+    }
+
+    /// How long a locally reset stream is remembered (to ignore frames still in flight).
+    pub fn reset_stream_duration(&mut self, dur: Duration) -> &mut Self {
+        self.with(|c| c.reset_stream_duration = Some(dur))
+    }
+
+    /// Performs the handshake on `io` with these settings.
+    pub fn handshake<T, B>(
+        &self,
+        io: T,
+    ) -> impl Future<Output = crate::Result<(SendRequest<B>, Connection<T, B, Ex>)>>
+    where
+        T: Read + Write + Unpin,
+        B: Body + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        Ex: Http2ClientConnExec<B, T> + Unpin,
+    {
+        let config = self.config.clone();
+        let exec = self.exec.clone();
+        let timer = self.timer.clone();
+        async move {
+            let (tx, conn) = proto::handshake(io, &config, exec, timer).await?;
+            Ok((SendRequest { tx }, Connection { conn }))
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The HTTP/2 client connection.
+//!
+//! `SendRequest` handles (any number of clones) queue requests on a channel; the connection
+//! future ([`ClientConn`]) drives `h2`'s connection, takes queued requests, opens a stream for
+//! each, and hands the stream's work to the executor as [`H2ClientFuture`] tasks: one pumping
+//! the request body, one waiting for the response and delivering it to the caller.
+use std::error::Error as StdError;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2::client::{Connection, ResponseFuture};
+use http::header::{HeaderValue, CONTENT_LENGTH};
+use http::{Request, Response};
+use http_body::Body;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{strip_connection_headers, BodyPump, KeepAlive, Transport};
+use crate::body::Incoming;
+use crate::client::conn::TrySendError;
+use crate::rt::bounds::Http2ClientConnExec;
+use crate::rt::{Read, Timer, Write};
+
+/// Settings of a client connection; `client::conn::http2::Builder` fills them in.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) initial_stream_window: u32,
+    pub(crate) initial_conn_window: u32,
+    pub(crate) initial_max_send_streams: usize,
+    pub(crate) adaptive_window: bool,
+    pub(crate) max_frame_size: Option<u32>,
+    pub(crate) max_header_list_size: u32,
+    pub(crate) header_table_size: Option<u32>,
+    pub(crate) max_concurrent_streams: Option<u32>,
+    pub(crate) keep_alive_interval: Option<Duration>,
+    pub(crate) keep_alive_timeout: Duration,
+    pub(crate) keep_alive_while_idle: bool,
+    pub(crate) max_concurrent_reset_streams: Option<usize>,
+    pub(crate) max_send_buf_size: usize,
+    pub(crate) max_pending_accept_reset_streams: Option<usize>,
+    pub(crate) max_local_error_reset_streams: Option<usize>,
+    pub(crate) reset_stream_duration: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // Upstream hyper's values, so servers see the same SETTINGS.
+        Config {
+            initial_stream_window: 2 * 1024 * 1024,
+            initial_conn_window: 5 * 1024 * 1024,
+            initial_max_send_streams: 100,
+            adaptive_window: false,
+            max_frame_size: None,
+            max_header_list_size: 16 * 1024,
+            header_table_size: None,
+            max_concurrent_streams: None,
+            keep_alive_interval: None,
+            keep_alive_timeout: Duration::from_secs(20),
+            keep_alive_while_idle: false,
+            max_concurrent_reset_streams: None,
+            max_send_buf_size: 1024 * 1024,
+            max_pending_accept_reset_streams: None,
+            max_local_error_reset_streams: Some(1024),
+            reset_stream_duration: None,
+        }
+    }
+}
+
+impl Config {
+    fn h2_builder(&self) -> h2::client::Builder {
+        let mut b = h2::client::Builder::new();
+        b.initial_window_size(self.initial_stream_window)
+            .initial_connection_window_size(self.initial_conn_window)
+            .initial_max_send_streams(self.initial_max_send_streams)
+            .max_header_list_size(self.max_header_list_size)
+            .max_send_buffer_size(self.max_send_buf_size)
+            .max_local_error_reset_streams(self.max_local_error_reset_streams)
+            .enable_push(false);
+        if let Some(n) = self.max_frame_size {
+            b.max_frame_size(n);
+        }
+        if let Some(n) = self.header_table_size {
+            b.header_table_size(n);
+        }
+        if let Some(n) = self.max_concurrent_streams {
+            b.max_concurrent_streams(n);
+        }
+        if let Some(n) = self.max_concurrent_reset_streams {
+            b.max_concurrent_reset_streams(n);
+        }
+        if let Some(n) = self.max_pending_accept_reset_streams {
+            b.max_pending_accept_reset_streams(n);
+        }
+        if let Some(d) = self.reset_stream_duration {
+            b.reset_stream_duration(d);
+        }
+        b
+    }
+}
+
+/// What a caller gets back for a queued request.
+pub(crate) type Reply<B> = Result<Response<Incoming>, TrySendError<Request<B>>>;
+
+/// A queued request and where its answer goes.
+pub(crate) struct Envelope<B> {
+    pub(crate) request: Request<B>,
+    pub(crate) reply: oneshot::Sender<Reply<B>>,
+}
+
+pub(crate) type RequestTx<B> = mpsc::UnboundedSender<Envelope<B>>;
+
+/// The connection future behind `client::conn::http2::Connection`.
+pub(crate) struct ClientConn<T, B, E> {
+    conn: Connection<Transport<T>, Bytes>,
+    /// `None` once every `SendRequest` is gone: the connection then finishes its streams and
+    /// closes.
+    streams: Option<h2::client::SendRequest<Bytes>>,
+    requests: mpsc::UnboundedReceiver<Envelope<B>>,
+    /// A request taken from the channel while `h2` could not open a stream yet.
+    waiting: Option<Envelope<B>>,
+    exec: E,
+    keep_alive: Option<KeepAlive>,
+}
+
+pub(crate) async fn handshake<T, B, E>(
+    io: T,
+    config: &Config,
+    exec: E,
+    timer: Option<Arc<dyn Timer + Send + Sync>>,
+) -> crate::Result<(RequestTx<B>, ClientConn<T, B, E>)>
+where
+    T: Read + Write + Unpin,
+{
+    let (streams, mut conn) = config
+        .h2_builder()
+        .handshake::<_, Bytes>(Transport(io))
+        .await
+        .map_err(crate::Error::new_h2)?;
+    let keep_alive = match (config.keep_alive_interval, timer) {
+        (Some(interval), Some(timer)) => {
+            let mut keep_alive = KeepAlive::new(interval, config.keep_alive_timeout, timer);
+            keep_alive.start(conn.ping_pong());
+            Some(keep_alive)
+        }
+        _ => None,
+    };
+    let (tx, requests) = mpsc::unbounded_channel();
+    Ok((
+        tx,
+        ClientConn {
+            conn,
+            streams: Some(streams),
+            requests,
+            waiting: None,
+            exec,
+            keep_alive,
+        },
+    ))
+}
+
+impl<T, B, E> ClientConn<T, B, E>
+where
+    T: Read + Write + Unpin,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    E: Http2ClientConnExec<B, T>,
+{
+    pub(crate) fn is_extended_connect_protocol_enabled(&self) -> bool {
+        self.streams
+            .as_ref()
+            .is_some_and(|s| s.is_extended_connect_protocol_enabled())
+    }
+
+    pub(crate) fn current_max_send_streams(&self) -> usize {
+        self.conn.max_concurrent_send_streams()
+    }
+
+    pub(crate) fn current_max_recv_streams(&self) -> usize {
+        self.conn.max_concurrent_recv_streams()
+    }
+
+    /// Opens a stream for `envelope` and hands its work to the executor.
+    fn start(&mut self, streams: &mut h2::client::SendRequest<Bytes>, envelope: Envelope<B>) {
+        let Envelope { request, reply } = envelope;
+        let (mut parts, body) = request.into_parts();
+        strip_connection_headers(&mut parts.headers);
+        let end = body.is_end_stream();
+        if !parts.headers.contains_key(CONTENT_LENGTH) {
+            if let Some(len) = body.size_hint().exact().filter(|n| *n > 0) {
+                parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+            }
+        }
+        if let Some(protocol) = parts.extensions.remove::<crate::ext::Protocol>() {
+            parts.extensions.insert(protocol.into_h2());
+        }
+        let head = Request::from_parts(parts, ());
+        match streams.send_request(head, end) {
+            Ok((response, send)) => {
+                if !end {
+                    self.exec
+                        .execute_h2_future(H2ClientFuture::body(BodyPump::new(body, send)));
+                }
+                self.exec
+                    .execute_h2_future(H2ClientFuture::response(response, reply));
+            }
+            Err(e) => {
+                // The stream was never opened: nothing of the request reached the server.
+                let failure = TrySendError {
+                    error: crate::Error::new_h2(e),
+                    message: None,
+                };
+                reply.send(Err(failure)).ok();
+            }
+        }
+    }
+
+    pub(crate) fn poll_conn(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+        if let Some(keep_alive) = &mut self.keep_alive {
+            if let Poll::Ready(Err(e)) = keep_alive.poll(cx) {
+                return Poll::Ready(Err(e));
+            }
+        }
+        // Take queued requests while `h2` can open streams.
+        while let Some(mut streams) = self.streams.take() {
+            match streams.poll_ready(cx) {
+                Poll::Pending => {
+                    self.streams = Some(streams);
+                    break;
+                }
+                Poll::Ready(Err(e)) => {
+                    if let Some(envelope) = self.waiting.take() {
+                        let failure = TrySendError {
+                            error: crate::Error::new_h2(e),
+                            message: Some(envelope.request),
+                        };
+                        envelope.reply.send(Err(failure)).ok();
+                    }
+                    // The connection itself reports the failure below.
+                    break;
+                }
+                Poll::Ready(Ok(())) => {}
+            }
+            let envelope = match self.waiting.take() {
+                Some(envelope) => envelope,
+                None => match self.requests.poll_recv(cx) {
+                    Poll::Ready(Some(envelope)) => envelope,
+                    // Every handle is gone: drop ours too, so `h2` closes the connection
+                    // once the streams in flight are done.
+                    Poll::Ready(None) => break,
+                    Poll::Pending => {
+                        self.streams = Some(streams);
+                        break;
+                    }
+                },
+            };
+            self.start(&mut streams, envelope);
+            self.streams = Some(streams);
+        }
+        match Pin::new(&mut self.conn).poll(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(crate::Error::new_h2(e))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+enum Task<B> {
+    Body(BodyPump<B>),
+    Response {
+        response: ResponseFuture,
+        reply: Option<oneshot::Sender<Reply<B>>>,
+    },
+}
+
+/// A background task of an HTTP/2 client connection (a request body being sent, or a response
+/// being awaited), run by the connection's executor.
+///
+/// Public only because it appears in the executor bound [`Http2ClientConnExec`]; it cannot
+/// be named outside the crate.
+#[allow(missing_debug_implementations)]
+pub struct H2ClientFuture<B, T> {
+    task: Task<B>,
+    _io: PhantomData<fn() -> T>,
+}
+
+impl<B, T> H2ClientFuture<B, T> {
+    fn body(pump: BodyPump<B>) -> Self {
+        H2ClientFuture {
+            task: Task::Body(pump),
+            _io: PhantomData,
+        }
+    }
+
+    fn response(response: ResponseFuture, reply: oneshot::Sender<Reply<B>>) -> Self {
+        H2ClientFuture {
+            task: Task::Response {
+                response,
+                reply: Some(reply),
+            },
+            _io: PhantomData,
+        }
+    }
+}
+
+impl<B, T> Future for H2ClientFuture<B, T>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.get_mut().task {
+            Task::Body(pump) => pump.poll_pump(cx),
+            Task::Response { response, reply } => {
+                // A caller that stopped waiting does not need the response.
+                if let Some(tx) = reply.as_mut() {
+                    if tx.poll_closed(cx).is_ready() {
+                        return Poll::Ready(());
+                    }
+                }
+                let result = match Pin::new(response).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(res)) => {
+                        let (parts, recv) = res.into_parts();
+                        let content_length = parts
+                            .headers
+                            .get(CONTENT_LENGTH)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<u64>().ok());
+                        let body = if recv.is_end_stream() {
+                            Incoming::empty()
+                        } else {
+                            Incoming::h2(recv, content_length)
+                        };
+                        Ok(Response::from_parts(parts, body))
+                    }
+                    Poll::Ready(Err(e)) => Err(TrySendError {
+                        error: crate::Error::new_h2(e),
+                        message: None,
+                    }),
+                };
+                if let Some(tx) = reply.take() {
+                    tx.send(result).ok();
+                }
+                Poll::Ready(())
+            }
+        }
+    }
+}

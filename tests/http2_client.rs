@@ -1,0 +1,255 @@
+#![cfg(feature = "full")]
+//! The fork's HTTP/2 client (`client::conn::http2`) against the fork's server and against
+//! upstream hyper 1.12.0's server, over Unix socket pairs: 4 MiB both ways with a slow reader,
+//! concurrent streams, trailers, graceful shutdown mid-flight, the keep-alive timeout.
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::Request;
+use hyper_util::rt::TokioExecutor;
+use tokio::io::AsyncReadExt;
+use tokio::net::UnixStream;
+
+#[macro_use]
+#[path = "support/tokio_io.rs"]
+mod tokio_io;
+
+tokio_io_for!(hyper, ForkIo);
+mod up {
+    tokio_io_for!(hyper_upstream, UpIo);
+}
+use up::UpIo;
+
+const FOUR_MIB: usize = 4 * 1024 * 1024;
+
+type Req = BoxBody<Bytes, Infallible>;
+type Client = hyper::client::conn::http2::SendRequest<Req>;
+
+fn byte_at(i: usize) -> u8 {
+    (i % 253) as u8
+}
+
+fn pattern(len: usize) -> Bytes {
+    (0..len).map(byte_at).collect::<Vec<u8>>().into()
+}
+
+/// Spawns tasks for upstream's server connection.
+#[derive(Clone)]
+struct UpExec;
+
+impl<F> hyper_upstream::rt::Executor<F> for UpExec
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        tokio::spawn(fut);
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Server {
+    Fork,
+    Upstream,
+}
+
+/// The test service, written once for both servers: `/big` answers 4 MiB, `/n/{k}` answers
+/// `k * 100` bytes, `/echo` echoes the body's length and integrity, `/trailers` answers with
+/// trailers that echo the request's.
+macro_rules! service {
+    ($krate:ident) => {
+        $krate::service::service_fn(|req: $krate::Request<$krate::body::Incoming>| async move {
+            let path = req.uri().path().to_string();
+            let body: BoxBody<Bytes, Infallible> = if path == "/big" {
+                Full::new(pattern(FOUR_MIB)).boxed()
+            } else if let Some(k) = path.strip_prefix("/n/") {
+                Full::new(pattern(k.parse::<usize>().unwrap() * 100)).boxed()
+            } else if path == "/echo" {
+                let got = req.into_body().collect().await.unwrap().to_bytes();
+                let intact = got.iter().enumerate().all(|(i, b)| *b == byte_at(i));
+                Full::new(Bytes::from(format!("{} {intact}", got.len()))).boxed()
+            } else {
+                let collected = req.into_body().collect().await.unwrap();
+                let echo = collected
+                    .trailers()
+                    .and_then(|t| t.get("x-sum"))
+                    .cloned()
+                    .unwrap_or_else(|| "missing".parse().unwrap());
+                let mut trailers = http::HeaderMap::new();
+                trailers.insert("x-echo", echo);
+                StreamBody::new(stream::iter([
+                    Ok::<_, Infallible>(http_body::Frame::data(Bytes::from_static(b"t"))),
+                    Ok(http_body::Frame::trailers(trailers)),
+                ]))
+                .boxed()
+            };
+            Ok::<_, Infallible>($krate::Response::new(body))
+        })
+    };
+}
+
+async fn connect(server: Server) -> Client {
+    let (client_io, server_io) = UnixStream::pair().unwrap();
+    match server {
+        Server::Fork => {
+            let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(ForkIo(server_io), service!(hyper));
+            tokio::spawn(conn);
+        }
+        Server::Upstream => {
+            let conn = hyper_upstream::server::conn::http2::Builder::new(UpExec)
+                .serve_connection(UpIo(server_io), service!(hyper_upstream));
+            tokio::spawn(conn);
+        }
+    }
+    let (send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), ForkIo(client_io))
+            .await
+            .expect("handshake");
+    tokio::spawn(conn);
+    send
+}
+
+fn request(path: &str, body: Req) -> Request<Req> {
+    Request::post(format!("http://h2.test{path}"))
+        .body(body)
+        .unwrap()
+}
+
+fn empty() -> Req {
+    Full::new(Bytes::new()).boxed()
+}
+
+#[tokio::test]
+async fn a_4_mib_download_read_slowly_arrives_whole_from_either_server() {
+    for server in [Server::Fork, Server::Upstream] {
+        let mut send = connect(server).await;
+        let res = send.send_request(request("/big", empty())).await.unwrap();
+        assert_eq!(res.status(), 200, "{server:?}");
+        let mut body = res.into_body();
+        let mut got = Vec::new();
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+            if let Ok(data) = frame.unwrap().into_data() {
+                got.extend_from_slice(&data);
+                tokio::time::sleep(Duration::from_micros(300)).await;
+            }
+        }
+        assert_eq!(got.len(), FOUR_MIB, "{server:?}");
+        assert!(
+            got.iter().enumerate().all(|(i, b)| *b == byte_at(i)),
+            "{server:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_4_mib_upload_reaches_either_server_whole() {
+    for server in [Server::Fork, Server::Upstream] {
+        let mut send = connect(server).await;
+        // Streamed in 64 frames, so flow control paces the client.
+        let frames = stream::iter((0..64).map(|k| {
+            Ok::<_, Infallible>(Frame::data(
+                pattern(FOUR_MIB).slice(k * 65536..(k + 1) * 65536),
+            ))
+        }));
+        let res = send
+            .send_request(request("/echo", StreamBody::new(frames).boxed()))
+            .await
+            .unwrap();
+        let text = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(text, format!("{FOUR_MIB} true").as_bytes(), "{server:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_streams_on_one_connection_each_get_their_answer() {
+    for server in [Server::Fork, Server::Upstream] {
+        let send = connect(server).await;
+        let mut tasks = Vec::new();
+        for k in 0..100usize {
+            let mut send = send.clone();
+            tasks.push(tokio::spawn(async move {
+                let res = send
+                    .send_request(request(&format!("/n/{k}"), empty()))
+                    .await
+                    .unwrap();
+                res.into_body().collect().await.unwrap().to_bytes()
+            }));
+        }
+        for (k, t) in tasks.into_iter().enumerate() {
+            assert_eq!(t.await.unwrap(), pattern(k * 100), "{server:?} stream {k}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn request_and_response_trailers_cross_both_ways() {
+    for server in [Server::Fork, Server::Upstream] {
+        let mut send = connect(server).await;
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("x-sum", "99".parse().unwrap());
+        let body = StreamBody::new(stream::iter([
+            Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"data"))),
+            Ok(Frame::trailers(trailers)),
+        ]));
+        let res = send
+            .send_request(request("/trailers", body.boxed()))
+            .await
+            .unwrap();
+        let collected = res.into_body().collect().await.unwrap();
+        assert_eq!(
+            collected
+                .trailers()
+                .and_then(|t| t.get("x-echo"))
+                .map(|v| v.as_bytes()),
+            Some(&b"99"[..]),
+            "{server:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn send_request_is_closed_once_the_connection_ends() {
+    let (client_io, server_io) = UnixStream::pair().unwrap();
+    let (send, conn) =
+        hyper::client::conn::http2::handshake::<_, _, Req>(TokioExecutor::new(), ForkIo(client_io))
+            .await
+            .unwrap();
+    let task = tokio::spawn(conn);
+    assert!(send.is_ready());
+    drop(server_io);
+    let _ended = task.await.unwrap();
+    // The connection task is gone, so the handle can no longer send.
+    tokio::task::yield_now().await;
+    assert!(send.is_closed());
+}
+
+#[tokio::test]
+async fn an_unanswered_keep_alive_ping_fails_the_client_connection_with_a_timeout() {
+    let (client_io, mut server_io) = UnixStream::pair().unwrap();
+    let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Duration::from_millis(50))
+        .keep_alive_timeout(Duration::from_millis(100));
+    let (_send, conn) = builder
+        .handshake::<_, Req>(ForkIo(client_io))
+        .await
+        .unwrap();
+    // A peer that never answers anything.
+    let drain = tokio::spawn(async move {
+        let mut sink = Vec::new();
+        server_io.read_to_end(&mut sink).await.ok();
+    });
+    let err = tokio::time::timeout(Duration::from_secs(5), conn)
+        .await
+        .expect("the client gives up")
+        .expect_err("a timeout error");
+    assert!(err.is_timeout(), "{err:?}");
+    drain.abort();
+}
