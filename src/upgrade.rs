@@ -111,7 +111,10 @@ impl Upgraded {
     /// Wraps the transport of a connection that finished its last HTTP message. `read_buf`
     /// holds the bytes the connection read past the end of that message.
     #[cfg_attr(
-        not(all(any(feature = "client", feature = "server"), feature = "http1")),
+        not(all(
+            any(feature = "client", feature = "server"),
+            any(feature = "http1", feature = "http2")
+        )),
         allow(dead_code)
     )]
     pub(crate) fn new<T>(io: T, read_buf: Bytes) -> Upgraded
@@ -299,7 +302,10 @@ impl fmt::Debug for OnUpgrade {
 /// Consuming it with [`fulfill`](Pending::fulfill) or [`manual`](Pending::manual) settles the
 /// paired [`OnUpgrade`]; dropping it without either settles it with a canceled error.
 #[cfg_attr(
-    not(all(any(feature = "client", feature = "server"), feature = "http1")),
+    not(all(
+        any(feature = "client", feature = "server"),
+        any(feature = "http1", feature = "http2")
+    )),
     allow(dead_code)
 )]
 pub(crate) struct Pending {
@@ -309,7 +315,10 @@ pub(crate) struct Pending {
 /// Creates a hand-off: the connection keeps the `Pending`, and the `OnUpgrade` goes into the
 /// extensions of the message that may switch protocols.
 #[cfg_attr(
-    not(all(any(feature = "client", feature = "server"), feature = "http1")),
+    not(all(
+        any(feature = "client", feature = "server"),
+        any(feature = "http1", feature = "http2")
+    )),
     allow(dead_code)
 )]
 pub(crate) fn pending() -> (Pending, OnUpgrade) {
@@ -321,7 +330,10 @@ pub(crate) fn pending() -> (Pending, OnUpgrade) {
 }
 
 #[cfg_attr(
-    not(all(any(feature = "client", feature = "server"), feature = "http1")),
+    not(all(
+        any(feature = "client", feature = "server"),
+        any(feature = "http1", feature = "http2")
+    )),
     allow(dead_code)
 )]
 impl Pending {

@@ -58,38 +58,87 @@ enum Server {
     Upstream,
 }
 
-/// The test service, written once for both servers: `/big` answers 4 MiB, `/n/{k}` answers
+/// Reads what arrives on an upgraded connection until EOF and writes it back reversed, then
+/// shuts its sending side down. Written once per crate (their IO traits differ).
+macro_rules! reverse_echo {
+    ($krate:ident, $io:expr) => {{
+        use std::pin::Pin;
+        let mut io = $io;
+        let mut got = Vec::new();
+        loop {
+            let mut space = [0u8; 1024];
+            let mut buf = $krate::rt::ReadBuf::new(&mut space);
+            std::future::poll_fn(|cx| {
+                $krate::rt::Read::poll_read(Pin::new(&mut io), cx, buf.unfilled())
+            })
+            .await
+            .unwrap();
+            if buf.filled().is_empty() {
+                break;
+            }
+            got.extend_from_slice(buf.filled());
+        }
+        got.reverse();
+        let mut rest = &got[..];
+        while !rest.is_empty() {
+            let n = std::future::poll_fn(|cx| {
+                $krate::rt::Write::poll_write(Pin::new(&mut io), cx, rest)
+            })
+            .await
+            .unwrap();
+            rest = &rest[n..];
+        }
+        std::future::poll_fn(|cx| $krate::rt::Write::poll_shutdown(Pin::new(&mut io), cx))
+            .await
+            .unwrap();
+    }};
+}
+
+/// The test service, written once for both servers: CONNECT opens a tunnel that answers
+/// with the reversed bytes it received; `/big` answers 4 MiB, `/n/{k}` answers
 /// `k * 100` bytes, `/echo` echoes the body's length and integrity, `/trailers` answers with
 /// trailers that echo the request's.
 macro_rules! service {
     ($krate:ident) => {
-        $krate::service::service_fn(|req: $krate::Request<$krate::body::Incoming>| async move {
-            let path = req.uri().path().to_string();
-            let body: BoxBody<Bytes, Infallible> = if path == "/big" {
-                Full::new(pattern(FOUR_MIB)).boxed()
-            } else if let Some(k) = path.strip_prefix("/n/") {
-                Full::new(pattern(k.parse::<usize>().unwrap() * 100)).boxed()
-            } else if path == "/echo" {
-                let got = req.into_body().collect().await.unwrap().to_bytes();
-                let intact = got.iter().enumerate().all(|(i, b)| *b == byte_at(i));
-                Full::new(Bytes::from(format!("{} {intact}", got.len()))).boxed()
-            } else {
-                let collected = req.into_body().collect().await.unwrap();
-                let echo = collected
-                    .trailers()
-                    .and_then(|t| t.get("x-sum"))
-                    .cloned()
-                    .unwrap_or_else(|| "missing".parse().unwrap());
-                let mut trailers = http::HeaderMap::new();
-                trailers.insert("x-echo", echo);
-                StreamBody::new(stream::iter([
-                    Ok::<_, Infallible>(http_body::Frame::data(Bytes::from_static(b"t"))),
-                    Ok(http_body::Frame::trailers(trailers)),
-                ]))
-                .boxed()
-            };
-            Ok::<_, Infallible>($krate::Response::new(body))
-        })
+        $krate::service::service_fn(
+            |mut req: $krate::Request<$krate::body::Incoming>| async move {
+                if req.method() == http::Method::CONNECT {
+                    let on_upgrade = $krate::upgrade::on(&mut req);
+                    tokio::spawn(async move {
+                        let upgraded = on_upgrade.await.expect("the tunnel opens");
+                        reverse_echo!($krate, upgraded);
+                    });
+                    return Ok::<_, Infallible>($krate::Response::new(
+                        Full::new(Bytes::new()).boxed(),
+                    ));
+                }
+                let path = req.uri().path().to_string();
+                let body: BoxBody<Bytes, Infallible> = if path == "/big" {
+                    Full::new(pattern(FOUR_MIB)).boxed()
+                } else if let Some(k) = path.strip_prefix("/n/") {
+                    Full::new(pattern(k.parse::<usize>().unwrap() * 100)).boxed()
+                } else if path == "/echo" {
+                    let got = req.into_body().collect().await.unwrap().to_bytes();
+                    let intact = got.iter().enumerate().all(|(i, b)| *b == byte_at(i));
+                    Full::new(Bytes::from(format!("{} {intact}", got.len()))).boxed()
+                } else {
+                    let collected = req.into_body().collect().await.unwrap();
+                    let echo = collected
+                        .trailers()
+                        .and_then(|t| t.get("x-sum"))
+                        .cloned()
+                        .unwrap_or_else(|| "missing".parse().unwrap());
+                    let mut trailers = http::HeaderMap::new();
+                    trailers.insert("x-echo", echo);
+                    StreamBody::new(stream::iter([
+                        Ok::<_, Infallible>(http_body::Frame::data(Bytes::from_static(b"t"))),
+                        Ok(http_body::Frame::trailers(trailers)),
+                    ]))
+                    .boxed()
+                };
+                Ok::<_, Infallible>($krate::Response::new(body))
+            },
+        )
     };
 }
 
@@ -252,4 +301,35 @@ async fn an_unanswered_keep_alive_ping_fails_the_client_connection_with_a_timeou
         .expect_err("a timeout error");
     assert!(err.is_timeout(), "{err:?}");
     drain.abort();
+}
+
+#[tokio::test]
+async fn a_connect_tunnel_carries_bytes_both_ways_with_either_server() {
+    for server in [Server::Fork, Server::Upstream] {
+        let mut send = connect(server).await;
+        let req = Request::connect("tunnel.test:443").body(empty()).unwrap();
+        let mut res = send.send_request(req).await.unwrap();
+        assert_eq!(res.status(), 200, "{server:?}");
+        let upgraded = hyper::upgrade::on(&mut res)
+            .await
+            .expect("the tunnel opens");
+        let mut io = hyper_util::rt::TokioIo::new(upgraded);
+        use tokio::io::AsyncWriteExt;
+        io.write_all(b"through the tunnel").await.unwrap();
+        io.shutdown().await.unwrap();
+        let mut back = Vec::new();
+        io.read_to_end(&mut back).await.unwrap();
+        assert_eq!(back, b"lennut eht hguorht", "{server:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_connect_request_with_a_body_is_refused_and_handed_back() {
+    let mut send = connect(Server::Fork).await;
+    let req = Request::connect("tunnel.test:443")
+        .body(Full::new(Bytes::from_static(b"early")).boxed())
+        .unwrap();
+    let err = send.try_send_request(req).await.expect_err("refused");
+    assert!(err.error().is_user(), "{:?}", err.error());
+    assert!(err.message().is_some(), "the request comes back");
 }

@@ -19,7 +19,7 @@ use http::{Request, Response};
 use http_body::Body;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{strip_connection_headers, BodyPump, KeepAlive, Transport};
+use super::{strip_connection_headers, BodyPump, KeepAlive, Transport, Tunnel};
 use crate::body::Incoming;
 use crate::client::conn::TrySendError;
 use crate::rt::bounds::Http2ClientConnExec;
@@ -186,9 +186,19 @@ where
     /// Opens a stream for `envelope` and hands its work to the executor.
     fn start(&mut self, streams: &mut h2::client::SendRequest<Bytes>, envelope: Envelope<B>) {
         let Envelope { request, reply } = envelope;
+        let connect = request.method() == http::Method::CONNECT;
+        if connect && !request.body().is_end_stream() {
+            // CONNECT opens a tunnel; data goes through the upgraded stream, not a body.
+            let failure = TrySendError {
+                error: crate::Error::new_user(crate::error::User::InvalidConnectWithBody),
+                message: Some(request),
+            };
+            reply.send(Err(failure)).ok();
+            return;
+        }
         let (mut parts, body) = request.into_parts();
         strip_connection_headers(&mut parts.headers);
-        let end = body.is_end_stream();
+        let end = body.is_end_stream() && !connect;
         if !parts.headers.contains_key(CONTENT_LENGTH) {
             if let Some(len) = body.size_hint().exact().filter(|n| *n > 0) {
                 parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
@@ -200,12 +210,18 @@ where
         let head = Request::from_parts(parts, ());
         match streams.send_request(head, end) {
             Ok((response, send)) => {
-                if !end {
-                    self.exec
-                        .execute_h2_future(H2ClientFuture::body(BodyPump::new(body, send)));
-                }
+                // A CONNECT stream's sending half waits for the tunnel.
+                let tunnel = if connect {
+                    Some(send)
+                } else {
+                    if !end {
+                        self.exec
+                            .execute_h2_future(H2ClientFuture::body(BodyPump::new(body, send)));
+                    }
+                    None
+                };
                 self.exec
-                    .execute_h2_future(H2ClientFuture::response(response, reply));
+                    .execute_h2_future(H2ClientFuture::response(response, reply, tunnel));
             }
             Err(e) => {
                 // The stream was never opened: nothing of the request reached the server.
@@ -273,6 +289,8 @@ enum Task<B> {
     Response {
         response: ResponseFuture,
         reply: Option<oneshot::Sender<Reply<B>>>,
+        /// For CONNECT: the stream's sending half, for the tunnel a 2xx answer opens.
+        tunnel: Option<h2::SendStream<Bytes>>,
     },
 }
 
@@ -295,11 +313,16 @@ impl<B, T> H2ClientFuture<B, T> {
         }
     }
 
-    fn response(response: ResponseFuture, reply: oneshot::Sender<Reply<B>>) -> Self {
+    fn response(
+        response: ResponseFuture,
+        reply: oneshot::Sender<Reply<B>>,
+        tunnel: Option<h2::SendStream<Bytes>>,
+    ) -> Self {
         H2ClientFuture {
             task: Task::Response {
                 response,
                 reply: Some(reply),
+                tunnel,
             },
             _io: PhantomData,
         }
@@ -316,7 +339,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match &mut self.get_mut().task {
             Task::Body(pump) => pump.poll_pump(cx),
-            Task::Response { response, reply } => {
+            Task::Response {
+                response,
+                reply,
+                tunnel,
+            } => {
                 // A caller that stopped waiting does not need the response.
                 if let Some(tx) = reply.as_mut() {
                     if tx.poll_closed(cx).is_ready() {
@@ -326,7 +353,20 @@ where
                 let result = match Pin::new(response).poll(cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Ok(res)) => {
-                        let (parts, recv) = res.into_parts();
+                        let (mut parts, recv) = res.into_parts();
+                        if let Some(send) = tunnel.take().filter(|_| parts.status.is_success()) {
+                            let (pending, on_upgrade) = crate::upgrade::pending();
+                            pending.fulfill(crate::upgrade::Upgraded::new(
+                                Tunnel::new(send, recv),
+                                Bytes::new(),
+                            ));
+                            parts.extensions.insert(on_upgrade);
+                            if let Some(tx) = reply.take() {
+                                tx.send(Ok(Response::from_parts(parts, Incoming::empty())))
+                                    .ok();
+                            }
+                            return Poll::Ready(());
+                        }
                         let content_length = parts
                             .headers
                             .get(CONTENT_LENGTH)

@@ -245,3 +245,99 @@ impl KeepAlive {
         }
     }
 }
+
+/// The transport of an HTTP/2 CONNECT tunnel (RFC 9113 §8.5): what the application writes goes
+/// out as DATA frames on the stream, what the peer sends arrives as the stream's DATA frames.
+/// Shutting it down ends the stream (an empty DATA frame with END_STREAM).
+pub(crate) struct Tunnel {
+    send: SendStream<Bytes>,
+    recv: h2::RecvStream,
+    /// Bytes received but not yet read by the application.
+    unread: Bytes,
+    recv_done: bool,
+}
+
+impl Tunnel {
+    pub(crate) fn new(send: SendStream<Bytes>, recv: h2::RecvStream) -> Self {
+        Tunnel {
+            send,
+            recv,
+            unread: Bytes::new(),
+            recv_done: false,
+        }
+    }
+}
+
+fn tunnel_error(e: h2::Error) -> io::Error {
+    if e.is_io() {
+        e.into_io()
+            .unwrap_or_else(|| io::Error::from(io::ErrorKind::BrokenPipe))
+    } else {
+        io::Error::other(e)
+    }
+}
+
+impl Read for Tunnel {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: crate::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        while self.unread.is_empty() && !self.recv_done {
+            match self.recv.poll_data(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(data))) => {
+                    self.recv.flow_control().release_capacity(data.len()).ok();
+                    self.unread = data;
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(tunnel_error(e))),
+                Poll::Ready(None) => self.recv_done = true,
+            }
+        }
+        let n = self.unread.len().min(buf.remaining());
+        buf.put_slice(&self.unread[..n]);
+        self.unread.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Write for Tunnel {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if src.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        // Accept only what the peer's window allows, so `h2` holds nothing unbounded.
+        while self.send.capacity() == 0 {
+            self.send.reserve_capacity(src.len());
+            match self.send.poll_capacity(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(tunnel_error(e))),
+                Poll::Ready(None) => {
+                    return Poll::Ready(Err(io::Error::from(io::ErrorKind::BrokenPipe)))
+                }
+            }
+        }
+        let n = self.send.capacity().min(src.len());
+        self.send
+            .send_data(Bytes::copy_from_slice(&src[..n]), false)
+            .map_err(tunnel_error)?;
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // `h2`'s connection task writes queued frames; there is nothing to push from here.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.send
+            .send_data(Bytes::new(), true)
+            .map_err(tunnel_error)?;
+        Poll::Ready(Ok(()))
+    }
+}

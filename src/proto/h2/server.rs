@@ -15,7 +15,7 @@ use http::header::{HeaderValue, CONTENT_LENGTH, DATE};
 use http::{Request, Response};
 use http_body::Body;
 
-use super::{strip_connection_headers, BodyPump, KeepAlive, Transport};
+use super::{strip_connection_headers, BodyPump, KeepAlive, Transport, Tunnel};
 use crate::body::Incoming;
 use crate::rt::bounds::Http2ServerConnExec;
 use crate::rt::{Read, Timer, Write};
@@ -155,7 +155,15 @@ where
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let body = if recv.is_end_stream() {
+        // A CONNECT request's stream becomes the tunnel if the service accepts it; its body
+        // is the tunnel's data, so the service sees an empty body and an `OnUpgrade`.
+        let mut tunnel = None;
+        let body = if parts.method == http::Method::CONNECT {
+            let (pending, on_upgrade) = crate::upgrade::pending();
+            parts.extensions.insert(on_upgrade);
+            tunnel = Some((pending, recv));
+            Incoming::empty()
+        } else if recv.is_end_stream() {
             Incoming::empty()
         } else {
             Incoming::h2(recv, content_length)
@@ -169,7 +177,7 @@ where
         }
         let fut = self.service.call(Request::from_parts(parts, body));
         self.exec
-            .execute_h2stream(H2Stream::new(fut, respond, self.date_header));
+            .execute_h2stream(H2Stream::new(fut, respond, self.date_header, tunnel));
     }
 
     pub(crate) fn poll_serve(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
@@ -237,14 +245,22 @@ pub struct H2Stream<F, B> {
     respond: SendResponse<Bytes>,
     state: StreamState<F, B>,
     date_header: bool,
+    /// For a CONNECT request: the hand-off to `upgrade::on` and the stream's receiving half.
+    tunnel: Option<(crate::upgrade::Pending, h2::RecvStream)>,
 }
 
 impl<F, B> H2Stream<F, B> {
-    fn new(fut: F, respond: SendResponse<Bytes>, date_header: bool) -> Self {
+    fn new(
+        fut: F,
+        respond: SendResponse<Bytes>,
+        date_header: bool,
+        tunnel: Option<(crate::upgrade::Pending, h2::RecvStream)>,
+    ) -> Self {
         H2Stream {
             respond,
             state: StreamState::Service(Box::pin(fut)),
             date_header,
+            tunnel,
         }
     }
 }
@@ -264,6 +280,27 @@ where
                 .headers
                 .insert(DATE, crate::proto::date::header_value());
         }
+        // A 2xx answer to CONNECT opens the tunnel: the stream stays open both ways and
+        // belongs to the application from here on (the response body is not sent).
+        if parts.status.is_success() {
+            if let Some((pending, recv)) = self.tunnel.take() {
+                return match self
+                    .respond
+                    .send_response(Response::from_parts(parts, ()), false)
+                {
+                    Ok(send) => {
+                        pending.fulfill(crate::upgrade::Upgraded::new(
+                            Tunnel::new(send, recv),
+                            Bytes::new(),
+                        ));
+                        StreamState::Done
+                    }
+                    Err(_) => StreamState::Done,
+                };
+            }
+        }
+        // Any other answer declines it: the `OnUpgrade` fails when `pending` drops.
+        self.tunnel = None;
         let end = body.is_end_stream();
         if !parts.headers.contains_key(CONTENT_LENGTH) {
             if let Some(len) = body.size_hint().exact() {
