@@ -348,6 +348,7 @@ impl Pending {
     /// Declines the hand-over because the connection is driven without upgrade support (the
     /// application keeps the transport through other means): the `OnUpgrade` fails with a
     /// user error.
+    #[cfg(feature = "http1")]
     pub(crate) fn manual(self) {
         self.settle(Handoff::Decided(Err(Error::new_user(User::ManualUpgrade))));
     }
