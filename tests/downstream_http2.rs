@@ -64,19 +64,16 @@ fn run_app_on_the_fork(app: &str) {
 }
 
 #[test]
-#[ignore = "waiting for the fork's http2 feature"]
 fn hyper_util_auto_server_on_the_fork_answers_http1_and_h2c_on_one_listener() {
     run_app_on_the_fork("auto-app");
 }
 
 #[test]
-#[ignore = "waiting for the fork's http2 feature"]
 fn reqwest_with_default_features_on_the_fork_reuses_h2c_and_http1_connections() {
     run_app_on_the_fork("reqwest-h2-app");
 }
 
 #[test]
-#[ignore = "waiting for the fork's http2 feature"]
 fn tonic_on_the_fork_serves_unary_and_a_4mib_server_stream_then_shuts_down() {
     run_app_on_the_fork("tonic-app");
 }
