@@ -185,9 +185,25 @@ fn standalone_public_types_have_upstreams_auto_traits() {
             auto_traits!(hyper_upstream::ext::Protocol),
         ),
         (
-            "http2::Builder<Exec>",
+            "server http2::Builder<Exec>",
             auto_traits!(hyper::server::conn::http2::Builder<Exec>),
             auto_traits!(hyper_upstream::server::conn::http2::Builder<Exec>),
+        ),
+        (
+            "client http2::Builder<Exec>",
+            auto_traits!(hyper::client::conn::http2::Builder<Exec>),
+            auto_traits!(hyper_upstream::client::conn::http2::Builder<Exec>),
+        ),
+        (
+            "client http2::SendRequest<Full<Bytes>>",
+            auto_traits!(
+                hyper::client::conn::http2::SendRequest<http_body_util::Full<hyper::body::Bytes>>
+            ),
+            auto_traits!(
+                hyper_upstream::client::conn::http2::SendRequest<
+                    http_body_util::Full<hyper::body::Bytes>,
+                >
+            ),
         ),
     ];
     for (name, fork, upstream) in pairs {

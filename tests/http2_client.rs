@@ -333,3 +333,72 @@ async fn a_connect_request_with_a_body_is_refused_and_handed_back() {
     assert!(err.error().is_user(), "{:?}", err.error());
     assert!(err.message().is_some(), "the request comes back");
 }
+
+#[tokio::test]
+async fn graceful_shutdown_of_either_server_completes_every_in_flight_request() {
+    for server in [Server::Fork, Server::Upstream] {
+        let (client_io, server_io) = UnixStream::pair().unwrap();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        // Each response waits a little, so all of them are in flight at the shutdown.
+        macro_rules! slow_service {
+            ($krate:ident) => {
+                $krate::service::service_fn(|_req: $krate::Request<$krate::body::Incoming>| async {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok::<_, Infallible>($krate::Response::new(Full::new(pattern(FOUR_MIB / 8))))
+                })
+            };
+        }
+        let server_task = match server {
+            Server::Fork => tokio::spawn(async move {
+                let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(ForkIo(server_io), slow_service!(hyper));
+                let mut conn = std::pin::pin!(conn);
+                tokio::select! {
+                    res = conn.as_mut() => return res.is_ok(),
+                    _ = shutdown_rx => {}
+                }
+                conn.as_mut().graceful_shutdown();
+                conn.await.is_ok()
+            }),
+            Server::Upstream => tokio::spawn(async move {
+                let conn = hyper_upstream::server::conn::http2::Builder::new(UpExec)
+                    .serve_connection(UpIo(server_io), slow_service!(hyper_upstream));
+                let mut conn = std::pin::pin!(conn);
+                tokio::select! {
+                    res = conn.as_mut() => return res.is_ok(),
+                    _ = shutdown_rx => {}
+                }
+                conn.as_mut().graceful_shutdown();
+                conn.await.is_ok()
+            }),
+        };
+        let (send, conn) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), ForkIo(client_io))
+                .await
+                .unwrap();
+        let client_task = tokio::spawn(conn);
+        let mut in_flight = Vec::new();
+        for _ in 0..8 {
+            let mut send = send.clone();
+            in_flight.push(tokio::spawn(async move {
+                let res = send.send_request(request("/slow", empty())).await?;
+                Ok::<_, hyper::Error>(res.into_body().collect().await?.to_bytes())
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        shutdown_tx.send(()).unwrap();
+        for task in in_flight {
+            let body = task.await.unwrap().expect("an in-flight request completes");
+            assert_eq!(body, pattern(FOUR_MIB / 8), "{server:?}");
+        }
+        assert!(
+            server_task.await.unwrap(),
+            "{server:?}: the server ends cleanly"
+        );
+        drop(send);
+        client_task
+            .await
+            .unwrap()
+            .expect("the client connection ends cleanly");
+    }
+}

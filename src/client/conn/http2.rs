@@ -8,6 +8,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -27,12 +28,16 @@ use crate::rt::{Read, Timer, Write};
 /// connection.
 pub struct SendRequest<B> {
     tx: RequestTx<B>,
+    /// Upstream's handle is neither `UnwindSafe` nor `RefUnwindSafe`; the same auto traits
+    /// keep code written against one compiling against the other.
+    _unwind: PhantomData<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl<B> Clone for SendRequest<B> {
     fn clone(&self) -> Self {
         SendRequest {
             tx: self.tx.clone(),
+            _unwind: PhantomData,
         }
     }
 }
@@ -377,7 +382,13 @@ where
         let timer = self.timer.clone();
         async move {
             let (tx, conn) = proto::handshake(io, &config, exec, timer).await?;
-            Ok((SendRequest { tx }, Connection { conn }))
+            Ok((
+                SendRequest {
+                    tx,
+                    _unwind: PhantomData,
+                },
+                Connection { conn },
+            ))
         }
     }
 }
