@@ -134,24 +134,15 @@ where
 
 /// The HTTP/2 connection: a future that drives the transport and every stream on it.
 #[must_use = "futures do nothing unless polled"]
-pub struct Connection<T, B, E>
-where
-    T: Read + Write + Unpin,
-    B: Body + 'static,
-    E: Http2ClientConnExec<B, T> + Unpin,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
+pub struct Connection<T, B, E> {
     conn: ClientConn<T, B, E>,
 }
 
-impl<T, B, E> Connection<T, B, E>
-where
-    T: Read + Write + Unpin + 'static,
-    B: Body + Unpin + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-    E: Http2ClientConnExec<B, T> + Unpin,
-{
+// Nothing inside is pinned in place: request bodies are only moved until a stream takes them,
+// and then they live boxed in that stream's task.
+impl<T, B, E> Unpin for Connection<T, B, E> {}
+
+impl<T: Read + Write + Unpin, B, E> Connection<T, B, E> {
     /// Whether the server allows extended CONNECT (RFC 8441), so a CONNECT request may carry
     /// an [`ext::Protocol`](crate::ext::Protocol).
     pub fn is_extended_connect_protocol_enabled(&self) -> bool {
@@ -169,26 +160,20 @@ where
     }
 }
 
-impl<T, B, E> fmt::Debug for Connection<T, B, E>
-where
-    T: Read + Write + fmt::Debug + 'static + Unpin,
-    B: Body + 'static,
-    E: Http2ClientConnExec<B, T> + Unpin,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
+impl<T, B, E> fmt::Debug for Connection<T, B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection").finish_non_exhaustive()
     }
 }
 
+/// Drives the connection; completes when it closes (every `SendRequest` dropped and the
+/// streams done, or the server went away), with an error if it failed.
 impl<T, B, E> Future for Connection<T, B, E>
 where
-    T: Read + Write + Unpin + 'static,
-    B: Body + 'static + Unpin,
-    B::Data: Send,
-    E: Unpin,
+    E: Http2ClientConnExec<B, T>,
+    B: Body + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
-    E: Http2ClientConnExec<B, T> + Unpin,
+    T: Read + Write + Unpin,
 {
     type Output = crate::Result<()>;
 
@@ -224,13 +209,13 @@ pub async fn handshake<E, T, B>(
     io: T,
 ) -> crate::Result<(SendRequest<B>, Connection<T, B, E>)>
 where
-    T: Read + Write + Unpin,
+    E: Http2ClientConnExec<B, T>,
     B: Body + 'static,
-    B::Data: Send,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
-    E: Http2ClientConnExec<B, T> + Unpin + Clone,
+    T: Read + Write + Unpin,
 {
-    Builder::new(exec).handshake(io).await
+    let builder = Builder::new(exec);
+    builder.handshake(io).await
 }
 
 impl<Ex> Builder<Ex>
@@ -263,19 +248,19 @@ where
     /// Sends a PING every `interval` (needs a `timer`); `None` disables.
     pub fn keep_alive_interval(&mut self, interval: impl Into<Option<Duration>>) -> &mut Self {
         let interval = interval.into();
-        self.with(|c| c.keep_alive_interval = interval)
+        self.with(|c| c.keep_alive.0 = interval)
     }
 
     /// How long to wait for a PING's acknowledgement before the connection fails with an
     /// error for which `is_timeout()` is true (default 20 s).
     pub fn keep_alive_timeout(&mut self, timeout: Duration) -> &mut Self {
-        self.with(|c| c.keep_alive_timeout = timeout)
+        self.with(|c| c.keep_alive.1 = timeout)
     }
 
     /// Whether to ping while no stream is open. Recorded; this crate pings whenever keep-alive
     /// is on (see `UPSTREAM.md`).
     pub fn keep_alive_while_idle(&mut self, enabled: bool) -> &mut Self {
-        self.with(|c| c.keep_alive_while_idle = enabled)
+        self.with(|c| c.keep_alive.2 = enabled)
     }
 
     /// `SETTINGS_INITIAL_WINDOW_SIZE` for streams (default 2 MiB). `None` keeps the default.
@@ -283,7 +268,7 @@ where
         if let Some(sz) = sz.into() {
             self.with(|c| {
                 c.adaptive_window = false;
-                c.initial_stream_window = sz;
+                c.h2.initial_window_size(sz);
             });
         }
         self
@@ -294,7 +279,7 @@ where
         if let Some(sz) = sz.into() {
             self.with(|c| {
                 c.adaptive_window = false;
-                c.initial_conn_window = sz;
+                c.h2.initial_connection_window_size(sz);
             });
         }
         self
@@ -303,7 +288,9 @@ where
     /// How many streams to allow before the server's SETTINGS arrive (default 100).
     pub fn initial_max_send_streams(&mut self, initial: impl Into<Option<usize>>) -> &mut Self {
         if let Some(n) = initial.into() {
-            self.with(|c| c.initial_max_send_streams = n);
+            self.with(|c| {
+                c.h2.initial_max_send_streams(n);
+            });
         }
         self
     }
@@ -317,52 +304,62 @@ where
     /// The largest frame payload the server may send. `None` keeps `h2`'s default (16 KiB).
     pub fn max_frame_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
         let sz = sz.into();
-        self.with(|c| c.max_frame_size = sz)
+        self.with(|c| c.frame_limit = sz)
     }
 
     /// The largest header list the server may send (default 16 KiB).
     pub fn max_header_list_size(&mut self, max: u32) -> &mut Self {
-        self.with(|c| c.max_header_list_size = max)
+        self.with(|c| {
+            c.h2.max_header_list_size(max);
+        })
     }
 
     /// The HPACK dynamic table size the server may use.
     pub fn header_table_size(&mut self, size: impl Into<Option<u32>>) -> &mut Self {
         let size = size.into();
-        self.with(|c| c.header_table_size = size)
+        self.with(|c| c.hpack_table = size)
     }
 
     /// `SETTINGS_MAX_CONCURRENT_STREAMS` this side announces (streams the server may push).
     pub fn max_concurrent_streams(&mut self, max: impl Into<Option<u32>>) -> &mut Self {
         let max = max.into();
-        self.with(|c| c.max_concurrent_streams = max)
+        self.with(|c| c.stream_limit = max)
     }
 
     /// How many locally reset streams are remembered at once.
     pub fn max_concurrent_reset_streams(&mut self, max: usize) -> &mut Self {
-        self.with(|c| c.max_concurrent_reset_streams = Some(max))
+        self.with(|c| {
+            c.h2.max_concurrent_reset_streams(max);
+        })
     }
 
     /// How many bytes a stream may have buffered for sending (default 1 MiB).
     pub fn max_send_buf_size(&mut self, max: usize) -> &mut Self {
-        self.with(|c| c.max_send_buf_size = max)
+        self.with(|c| {
+            c.h2.max_send_buffer_size(max);
+        })
     }
 
     /// How many streams the server may open and reset before they are accepted.
     pub fn max_pending_accept_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
         let max = max.into();
-        self.with(|c| c.max_pending_accept_reset_streams = max)
+        self.with(|c| c.pending_reset_limit = max)
     }
 
     /// How many streams this side may reset because of the server's errors before the
     /// connection is closed (default 1024); `None` sets no limit.
     pub fn max_local_error_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
         let max = max.into();
-        self.with(|c| c.max_local_error_reset_streams = max)
+        self.with(|c| {
+            c.h2.max_local_error_reset_streams(max);
+        })
     }
 
     /// How long a locally reset stream is remembered (to ignore frames still in flight).
     pub fn reset_stream_duration(&mut self, dur: Duration) -> &mut Self {
-        self.with(|c| c.reset_stream_duration = Some(dur))
+        self.with(|c| {
+            c.h2.reset_stream_duration(dur);
+        })
     }
 
     /// Performs the handshake on `io` with these settings.
@@ -371,11 +368,10 @@ where
         io: T,
     ) -> impl Future<Output = crate::Result<(SendRequest<B>, Connection<T, B, Ex>)>>
     where
-        T: Read + Write + Unpin,
+        Ex: Http2ClientConnExec<B, T>,
         B: Body + 'static,
-        B::Data: Send,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
-        Ex: Http2ClientConnExec<B, T> + Unpin,
+        T: Read + Write + Unpin,
     {
         let config = self.config.clone();
         let exec = self.exec.clone();

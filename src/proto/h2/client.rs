@@ -26,78 +26,53 @@ use crate::rt::bounds::Http2ClientConnExec;
 use crate::rt::{Read, Timer, Write};
 
 /// Settings of a client connection; `client::conn::http2::Builder` fills them in.
+///
+/// `h2`'s own builder holds everything `h2` enforces; beside it are the settings this crate
+/// acts on itself and those `h2` cannot unset once set.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
-    pub(crate) initial_stream_window: u32,
-    pub(crate) initial_conn_window: u32,
-    pub(crate) initial_max_send_streams: usize,
+    pub(crate) h2: h2::client::Builder,
+    pub(crate) frame_limit: Option<u32>,
+    pub(crate) hpack_table: Option<u32>,
+    pub(crate) stream_limit: Option<u32>,
+    pub(crate) pending_reset_limit: Option<usize>,
     pub(crate) adaptive_window: bool,
-    pub(crate) max_frame_size: Option<u32>,
-    pub(crate) max_header_list_size: u32,
-    pub(crate) header_table_size: Option<u32>,
-    pub(crate) max_concurrent_streams: Option<u32>,
-    pub(crate) keep_alive_interval: Option<Duration>,
-    pub(crate) keep_alive_timeout: Duration,
-    pub(crate) keep_alive_while_idle: bool,
-    pub(crate) max_concurrent_reset_streams: Option<usize>,
-    pub(crate) max_send_buf_size: usize,
-    pub(crate) max_pending_accept_reset_streams: Option<usize>,
-    pub(crate) max_local_error_reset_streams: Option<usize>,
-    pub(crate) reset_stream_duration: Option<Duration>,
+    /// PING every `.0` (with a timer), fail if the PONG takes longer than `.1`; `.2` is
+    /// `keep_alive_while_idle`.
+    pub(crate) keep_alive: (Option<Duration>, Duration, bool),
 }
 
 impl Default for Config {
     fn default() -> Self {
         // Upstream hyper's values, so servers see the same SETTINGS.
+        let mut h2 = h2::client::Builder::new();
+        h2.initial_window_size(2 << 20)
+            .initial_connection_window_size(5 << 20)
+            .initial_max_send_streams(100)
+            .max_header_list_size(1 << 14)
+            .max_send_buffer_size(1 << 20)
+            .max_local_error_reset_streams(Some(1024))
+            .enable_push(false);
         Config {
-            initial_stream_window: 2 * 1024 * 1024,
-            initial_conn_window: 5 * 1024 * 1024,
-            initial_max_send_streams: 100,
+            h2,
+            frame_limit: None,
+            hpack_table: None,
+            stream_limit: None,
+            pending_reset_limit: None,
             adaptive_window: false,
-            max_frame_size: None,
-            max_header_list_size: 16 * 1024,
-            header_table_size: None,
-            max_concurrent_streams: None,
-            keep_alive_interval: None,
-            keep_alive_timeout: Duration::from_secs(20),
-            keep_alive_while_idle: false,
-            max_concurrent_reset_streams: None,
-            max_send_buf_size: 1024 * 1024,
-            max_pending_accept_reset_streams: None,
-            max_local_error_reset_streams: Some(1024),
-            reset_stream_duration: None,
+            keep_alive: (None, Duration::from_secs(20), false),
         }
     }
 }
 
 impl Config {
     fn h2_builder(&self) -> h2::client::Builder {
-        let mut b = h2::client::Builder::new();
-        b.initial_window_size(self.initial_stream_window)
-            .initial_connection_window_size(self.initial_conn_window)
-            .initial_max_send_streams(self.initial_max_send_streams)
-            .max_header_list_size(self.max_header_list_size)
-            .max_send_buffer_size(self.max_send_buf_size)
-            .max_local_error_reset_streams(self.max_local_error_reset_streams)
-            .enable_push(false);
-        if let Some(n) = self.max_frame_size {
-            b.max_frame_size(n);
-        }
-        if let Some(n) = self.header_table_size {
-            b.header_table_size(n);
-        }
-        if let Some(n) = self.max_concurrent_streams {
-            b.max_concurrent_streams(n);
-        }
-        if let Some(n) = self.max_concurrent_reset_streams {
-            b.max_concurrent_reset_streams(n);
-        }
-        if let Some(n) = self.max_pending_accept_reset_streams {
-            b.max_pending_accept_reset_streams(n);
-        }
-        if let Some(d) = self.reset_stream_duration {
-            b.reset_stream_duration(d);
-        }
+        let mut b = self.h2.clone();
+        self.frame_limit.map(|n| b.max_frame_size(n));
+        self.hpack_table.map(|n| b.header_table_size(n));
+        self.stream_limit.map(|n| b.max_concurrent_streams(n));
+        self.pending_reset_limit
+            .map(|n| b.max_pending_accept_reset_streams(n));
         b
     }
 }
@@ -140,14 +115,12 @@ where
         .handshake::<_, Bytes>(Transport(io))
         .await
         .map_err(crate::Error::new_h2)?;
-    let keep_alive = match (config.keep_alive_interval, timer) {
-        (Some(interval), Some(timer)) => {
-            let mut keep_alive = KeepAlive::new(interval, config.keep_alive_timeout, timer);
-            keep_alive.start(conn.ping_pong());
-            Some(keep_alive)
-        }
-        _ => None,
-    };
+    let (interval, timeout, _while_idle) = config.keep_alive;
+    let keep_alive = interval.zip(timer).map(|(interval, timer)| {
+        let mut keep_alive = KeepAlive::new(interval, timeout, timer);
+        keep_alive.start(conn.ping_pong());
+        keep_alive
+    });
     let (tx, requests) = mpsc::unbounded_channel();
     Ok((
         tx,
@@ -162,13 +135,7 @@ where
     ))
 }
 
-impl<T, B, E> ClientConn<T, B, E>
-where
-    T: Read + Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-    E: Http2ClientConnExec<B, T>,
-{
+impl<T: Read + Write + Unpin, B, E> ClientConn<T, B, E> {
     pub(crate) fn is_extended_connect_protocol_enabled(&self) -> bool {
         self.streams
             .as_ref()
@@ -182,7 +149,15 @@ where
     pub(crate) fn current_max_recv_streams(&self) -> usize {
         self.conn.max_concurrent_recv_streams()
     }
+}
 
+impl<T, B, E> ClientConn<T, B, E>
+where
+    T: Read + Write + Unpin,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    E: Http2ClientConnExec<B, T>,
+{
     /// Opens a stream for `envelope` and hands its work to the executor.
     fn start(&mut self, streams: &mut h2::client::SendRequest<Bytes>, envelope: Envelope<B>) {
         let Envelope { request, reply } = envelope;

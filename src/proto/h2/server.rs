@@ -2,7 +2,6 @@
 //! hands every stream's response to the executor as an [`H2Stream`] task.
 use std::error::Error as StdError;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,64 +21,53 @@ use crate::rt::{Read, Timer, Write};
 use crate::service::HttpService;
 
 /// Settings of a server connection; `server::conn::http2::Builder` fills them in.
+///
+/// Everything `h2` enforces lives in `h2`'s own builder; only what this crate does itself
+/// (and the few settings `h2` cannot unset once set) is kept beside it.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
-    pub(crate) initial_stream_window: u32,
-    pub(crate) initial_conn_window: u32,
+    pub(crate) h2: h2::server::Builder,
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`; `None` leaves it out of the SETTINGS frame.
+    pub(crate) stream_limit: Option<u32>,
+    pub(crate) hpack_table: Option<u32>,
+    pub(crate) pending_reset_limit: Option<usize>,
     pub(crate) adaptive_window: bool,
-    pub(crate) max_frame_size: u32,
-    pub(crate) max_concurrent_streams: Option<u32>,
-    pub(crate) max_pending_accept_reset_streams: Option<usize>,
-    pub(crate) max_local_error_reset_streams: Option<usize>,
-    pub(crate) keep_alive_interval: Option<Duration>,
-    pub(crate) keep_alive_timeout: Duration,
-    pub(crate) max_send_buf_size: usize,
-    pub(crate) connect_protocol: bool,
-    pub(crate) header_table_size: Option<u32>,
-    pub(crate) max_header_list_size: u32,
+    /// PING every `.0` (with a timer), fail if the PONG takes longer than `.1`.
+    pub(crate) keep_alive: (Option<Duration>, Duration),
     pub(crate) date_header: bool,
+    pub(crate) connect_protocol: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        // The values upstream hyper uses, so peers see the same SETTINGS.
+        // Upstream hyper's values, so peers see the same SETTINGS.
+        let mut h2 = h2::server::Builder::new();
+        h2.initial_window_size(1 << 20)
+            .initial_connection_window_size(1 << 20)
+            .max_frame_size(1 << 14)
+            .max_header_list_size(1 << 14)
+            .max_send_buffer_size(400 << 10)
+            .max_local_error_reset_streams(Some(1024));
         Config {
-            initial_stream_window: 1024 * 1024,
-            initial_conn_window: 1024 * 1024,
+            h2,
+            stream_limit: Some(200),
+            hpack_table: None,
+            pending_reset_limit: None,
             adaptive_window: false,
-            max_frame_size: 16 * 1024,
-            max_concurrent_streams: Some(200),
-            max_pending_accept_reset_streams: None,
-            max_local_error_reset_streams: Some(1024),
-            keep_alive_interval: None,
-            keep_alive_timeout: Duration::from_secs(20),
-            max_send_buf_size: 400 * 1024,
-            connect_protocol: false,
-            header_table_size: None,
-            max_header_list_size: 16 * 1024,
+            keep_alive: (None, Duration::from_secs(20)),
             date_header: true,
+            connect_protocol: false,
         }
     }
 }
 
 impl Config {
     fn h2_builder(&self) -> h2::server::Builder {
-        let mut b = h2::server::Builder::new();
-        b.initial_window_size(self.initial_stream_window)
-            .initial_connection_window_size(self.initial_conn_window)
-            .max_frame_size(self.max_frame_size)
-            .max_header_list_size(self.max_header_list_size)
-            .max_send_buffer_size(self.max_send_buf_size)
-            .max_local_error_reset_streams(self.max_local_error_reset_streams);
-        if let Some(n) = self.max_concurrent_streams {
-            b.max_concurrent_streams(n);
-        }
-        if let Some(n) = self.max_pending_accept_reset_streams {
-            b.max_pending_accept_reset_streams(n);
-        }
-        if let Some(n) = self.header_table_size {
-            b.header_table_size(n);
-        }
+        let mut b = self.h2.clone();
+        self.stream_limit.map(|n| b.max_concurrent_streams(n));
+        self.hpack_table.map(|n| b.header_table_size(n));
+        self.pending_reset_limit
+            .map(|n| b.max_pending_accept_reset_streams(n));
         if self.connect_protocol {
             b.enable_connect_protocol();
         }
@@ -93,8 +81,18 @@ enum Phase<T> {
     Done,
 }
 
+impl<T: Read + Write + Unpin, S, E> Server<T, S, E> {
+    /// Sends GOAWAY, lets the streams in flight finish, then completes.
+    pub(crate) fn graceful_shutdown(&mut self) {
+        self.closing = true;
+        if let Phase::Serving(conn) = &mut self.phase {
+            conn.graceful_shutdown();
+        }
+    }
+}
+
 /// A server connection: the future behind `server::conn::http2::Connection`.
-pub(crate) struct Server<T, S, B, E> {
+pub(crate) struct Server<T, S, E> {
     phase: Phase<T>,
     service: S,
     exec: E,
@@ -103,17 +101,13 @@ pub(crate) struct Server<T, S, B, E> {
     keep_alive: Option<KeepAlive>,
     /// `graceful_shutdown` was called (perhaps before the handshake finished).
     closing: bool,
-    _body: PhantomData<fn() -> B>,
 }
 
-impl<T, S, B, E> Server<T, S, B, E>
+impl<T, S, E> Server<T, S, E>
 where
     T: Read + Write + Unpin,
-    S: HttpService<Incoming, ResBody = B>,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-    E: Http2ServerConnExec<S::Future, B>,
+    S: HttpService<Incoming>,
+    E: Http2ServerConnExec<S::Future, S::ResBody>,
 {
     pub(crate) fn new(
         io: T,
@@ -122,12 +116,10 @@ where
         exec: E,
         timer: Option<Arc<dyn Timer + Send + Sync>>,
     ) -> Self {
-        let keep_alive = match (config.keep_alive_interval, timer) {
-            (Some(interval), Some(timer)) => {
-                Some(KeepAlive::new(interval, config.keep_alive_timeout, timer))
-            }
-            _ => None,
-        };
+        let (interval, timeout) = config.keep_alive;
+        let keep_alive = interval
+            .zip(timer)
+            .map(|(interval, timer)| KeepAlive::new(interval, timeout, timer));
         Server {
             phase: Phase::Handshaking(config.h2_builder().handshake(Transport(io))),
             service,
@@ -136,15 +128,6 @@ where
             connect_protocol: config.connect_protocol,
             keep_alive,
             closing: false,
-            _body: PhantomData,
-        }
-    }
-
-    /// Sends GOAWAY, lets the streams in flight finish, then completes.
-    pub(crate) fn graceful_shutdown(&mut self) {
-        self.closing = true;
-        if let Phase::Serving(conn) = &mut self.phase {
-            conn.graceful_shutdown();
         }
     }
 

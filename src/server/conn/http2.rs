@@ -26,7 +26,7 @@ pub struct Connection<T, S, E>
 where
     S: HttpService<Incoming>,
 {
-    server: Server<T, S, S::ResBody, E>,
+    server: Server<T, S, E>,
 }
 
 impl<T, S, E> fmt::Debug for Connection<T, S, E>
@@ -38,15 +38,7 @@ where
     }
 }
 
-impl<T, B, S, E> Connection<T, S, E>
-where
-    T: Read + Write + Unpin,
-    S: HttpService<Incoming, ResBody = B>,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-    E: Http2ServerConnExec<S::Future, B>,
-{
+impl<T: Read + Write + Unpin, S: HttpService<Incoming>, E> Connection<T, S, E> {
     /// Starts a graceful shutdown: sends GOAWAY so the client opens no new streams, lets the
     /// streams in flight finish, then completes.
     ///
@@ -56,14 +48,13 @@ where
     }
 }
 
-impl<T, B, S, E> Future for Connection<T, S, E>
+/// Drives the connection; completes once it is closed (after a graceful shutdown, or when the
+/// client went away) and everything owed to the client was handed to the transport.
+impl<T, S, E> Future for Connection<T, S, E>
 where
+    E: Http2ServerConnExec<S::Future, S::ResBody>,
+    S: HttpService<Incoming>,
     T: Read + Write + Unpin,
-    S: HttpService<Incoming, ResBody = B>,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-    E: Http2ServerConnExec<S::Future, B>,
 {
     type Output = crate::Result<()>;
 
@@ -127,13 +118,13 @@ impl<E> Builder<E> {
     /// Sends a PING after this much time without one (needs a `timer`); `None` disables.
     pub fn keep_alive_interval(&mut self, interval: impl Into<Option<Duration>>) -> &mut Self {
         let interval = interval.into();
-        self.with(|c| c.keep_alive_interval = interval)
+        self.with(|c| c.keep_alive.0 = interval)
     }
 
     /// How long to wait for a PING's acknowledgement before closing the connection with an
     /// error for which `is_timeout()` is true (default 20 s).
     pub fn keep_alive_timeout(&mut self, timeout: Duration) -> &mut Self {
-        self.with(|c| c.keep_alive_timeout = timeout)
+        self.with(|c| c.keep_alive.1 = timeout)
     }
 
     /// The `SETTINGS_INITIAL_WINDOW_SIZE` for streams (default 1 MiB). `None` keeps the default.
@@ -141,7 +132,7 @@ impl<E> Builder<E> {
         if let Some(sz) = sz.into() {
             self.with(|c| {
                 c.adaptive_window = false;
-                c.initial_stream_window = sz;
+                c.h2.initial_window_size(sz);
             });
         }
         self
@@ -152,7 +143,7 @@ impl<E> Builder<E> {
         if let Some(sz) = sz.into() {
             self.with(|c| {
                 c.adaptive_window = false;
-                c.initial_conn_window = sz;
+                c.h2.initial_connection_window_size(sz);
             });
         }
         self
@@ -167,7 +158,9 @@ impl<E> Builder<E> {
     /// The largest frame payload the peer may send (default 16 KiB). `None` keeps the default.
     pub fn max_frame_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
         if let Some(sz) = sz.into() {
-            self.with(|c| c.max_frame_size = sz);
+            self.with(|c| {
+                c.h2.max_frame_size(sz);
+            });
         }
         self
     }
@@ -175,26 +168,30 @@ impl<E> Builder<E> {
     /// `SETTINGS_MAX_CONCURRENT_STREAMS` (default 200); `None` sets no limit.
     pub fn max_concurrent_streams(&mut self, max: impl Into<Option<u32>>) -> &mut Self {
         let max = max.into();
-        self.with(|c| c.max_concurrent_streams = max)
+        self.with(|c| c.stream_limit = max)
     }
 
     /// How many streams the peer may open and reset before they are accepted (a defence
     /// against rapid-reset floods); `None` keeps `h2`'s default.
     pub fn max_pending_accept_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
         let max = max.into();
-        self.with(|c| c.max_pending_accept_reset_streams = max)
+        self.with(|c| c.pending_reset_limit = max)
     }
 
     /// How many streams this side may reset because of the peer's errors before the
     /// connection is closed (default 1024); `None` sets no limit.
     pub fn max_local_error_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
         let max = max.into();
-        self.with(|c| c.max_local_error_reset_streams = max)
+        self.with(|c| {
+            c.h2.max_local_error_reset_streams(max);
+        })
     }
 
     /// How many bytes a stream may have buffered for sending (default 400 KiB).
     pub fn max_send_buf_size(&mut self, max: usize) -> &mut Self {
-        self.with(|c| c.max_send_buf_size = max)
+        self.with(|c| {
+            c.h2.max_send_buffer_size(max);
+        })
     }
 
     /// Accepts extended CONNECT requests (RFC 8441); their `:protocol` appears as an
@@ -206,23 +203,25 @@ impl<E> Builder<E> {
     /// The HPACK dynamic table size the peer may use (`SETTINGS_HEADER_TABLE_SIZE`).
     pub fn header_table_size(&mut self, size: impl Into<Option<u32>>) -> &mut Self {
         let size = size.into();
-        self.with(|c| c.header_table_size = size)
+        self.with(|c| c.hpack_table = size)
     }
 
     /// The largest header list the peer may send (default 16 KiB).
     pub fn max_header_list_size(&mut self, max: u32) -> &mut Self {
-        self.with(|c| c.max_header_list_size = max)
+        self.with(|c| {
+            c.h2.max_header_list_size(max);
+        })
     }
 
     /// Serves `service` on `io`; the connection runs when the returned future is polled.
     pub fn serve_connection<S, I, Bd>(&self, io: I, service: S) -> Connection<I, S, E>
     where
-        S: HttpService<Incoming, ResBody = Bd>,
-        S::Error: Into<Box<dyn StdError + Send + Sync>>,
-        Bd: Body + 'static,
-        Bd::Error: Into<Box<dyn StdError + Send + Sync>>,
         I: Read + Write + Unpin,
         E: Http2ServerConnExec<S::Future, Bd>,
+        Bd: Body + 'static,
+        S: HttpService<Incoming, ResBody = Bd>,
+        S::Error: Into<Box<dyn StdError + Send + Sync>>,
+        Bd::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
         Connection {
             server: Server::new(
