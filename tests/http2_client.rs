@@ -103,14 +103,21 @@ macro_rules! service {
         $krate::service::service_fn(
             |mut req: $krate::Request<$krate::body::Incoming>| async move {
                 if req.method() == http::Method::CONNECT {
+                    // Tell the client which protocol arrived (empty for a plain CONNECT).
+                    let protocol = req
+                        .extensions()
+                        .get::<$krate::ext::Protocol>()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_default();
                     let on_upgrade = $krate::upgrade::on(&mut req);
                     tokio::spawn(async move {
                         let upgraded = on_upgrade.await.expect("the tunnel opens");
                         reverse_echo!($krate, upgraded);
                     });
-                    return Ok::<_, Infallible>($krate::Response::new(
-                        Full::new(Bytes::new()).boxed(),
-                    ));
+                    let mut res = $krate::Response::new(Full::new(Bytes::new()).boxed());
+                    res.headers_mut()
+                        .insert("x-protocol", protocol.parse().unwrap());
+                    return Ok::<_, Infallible>(res);
                 }
                 let path = req.uri().path().to_string();
                 let body: BoxBody<Bytes, Infallible> = if path == "/big" {
@@ -147,11 +154,13 @@ async fn connect(server: Server) -> Client {
     match server {
         Server::Fork => {
             let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .enable_connect_protocol()
                 .serve_connection(ForkIo(server_io), service!(hyper));
             tokio::spawn(conn);
         }
         Server::Upstream => {
             let conn = hyper_upstream::server::conn::http2::Builder::new(UpExec)
+                .enable_connect_protocol()
                 .serve_connection(UpIo(server_io), service!(hyper_upstream));
             tokio::spawn(conn);
         }
@@ -400,5 +409,35 @@ async fn graceful_shutdown_of_either_server_completes_every_in_flight_request() 
             .await
             .unwrap()
             .expect("the client connection ends cleanly");
+    }
+}
+
+#[tokio::test]
+async fn an_extended_connect_carries_its_protocol_and_opens_a_tunnel() {
+    for server in [Server::Fork, Server::Upstream] {
+        let mut send = connect(server).await;
+        let mut req = Request::connect("http://tunnel.test/chat")
+            .body(empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(hyper::ext::Protocol::from_static("websocket"));
+        let mut res = send.send_request(req).await.unwrap();
+        assert_eq!(res.status(), 200, "{server:?}");
+        assert_eq!(
+            res.headers().get("x-protocol").map(|v| v.as_bytes()),
+            Some(&b"websocket"[..]),
+            "{server:?}: {:?}",
+            res.headers()
+        );
+        let upgraded = hyper::upgrade::on(&mut res)
+            .await
+            .expect("the tunnel opens");
+        let mut io = hyper_util::rt::TokioIo::new(upgraded);
+        use tokio::io::AsyncWriteExt;
+        io.write_all(b"abc").await.unwrap();
+        io.shutdown().await.unwrap();
+        let mut back = Vec::new();
+        io.read_to_end(&mut back).await.unwrap();
+        assert_eq!(back, b"cba", "{server:?}");
     }
 }
