@@ -190,6 +190,35 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Runs every case `RUNS` times with `serve` as the server and prints the report lines.
+pub fn run_all<F, Fut>(serve: F)
+where
+    F: Fn(Case, tokio::net::UnixStream) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for case in cases() {
+        let received: Vec<usize> = (0..RUNS)
+            .map(|_| {
+                let (server, client) = UnixStream::pair().expect("socket pair");
+                server.set_nonblocking(true).expect("nonblocking");
+                let reader = std::thread::spawn(move || self::client(case, client));
+                rt.block_on(async {
+                    let io = tokio::net::UnixStream::from_std(server).expect("tokio stream");
+                    serve(case, io).await;
+                    // Give a spawned upgrade task the time to finish.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                });
+                reader.join().expect("client thread")
+            })
+            .collect();
+        report(case, &received);
+    }
+}
+
 pub fn report(case: Case, received: &[usize]) {
     let expected = case.expected();
     let truncated = received.iter().filter(|&&n| n < expected).count();

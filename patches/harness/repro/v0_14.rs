@@ -1,8 +1,6 @@
 //! Reproducer for hyper 0.14: the same cases as `v1.rs`, through 0.14's `server::conn::Http`,
 //! which works on tokio's IO traits directly.
 use std::convert::Infallible;
-use std::os::unix::net::UnixStream as StdUnixStream;
-use std::time::Duration;
 
 use hyper::server::conn::Http;
 use hyper::{Body, Request, Response};
@@ -74,26 +72,6 @@ async fn serve(case: Case, io: tokio::net::UnixStream) {
     }
 }
 
-fn run_once(rt: &tokio::runtime::Runtime, case: Case) -> usize {
-    let (server, client) = StdUnixStream::pair().expect("socket pair");
-    server.set_nonblocking(true).expect("nonblocking");
-    let reader = std::thread::spawn(move || common::client(case, client));
-    rt.block_on(async move {
-        let io = tokio::net::UnixStream::from_std(server).expect("tokio stream");
-        serve(case, io).await;
-        // Give a spawned upgrade task the time to finish.
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    });
-    reader.join().expect("client thread")
-}
-
 fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    for case in common::cases() {
-        let received: Vec<usize> = (0..common::RUNS).map(|_| run_once(&rt, case)).collect();
-        common::report(case, &received);
-    }
+    common::run_all(serve);
 }
