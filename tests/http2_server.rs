@@ -37,19 +37,9 @@ fn pattern(len: usize) -> Bytes {
     (0..len).map(byte_at).collect::<Vec<u8>>().into()
 }
 
-/// Spawns tasks for upstream's client connection.
-#[derive(Clone)]
-struct UpExec;
-
-impl<F> hyper_upstream::rt::Executor<F> for UpExec
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, fut: F) {
-        tokio::spawn(fut);
-    }
-}
+#[path = "support/upstream_exec.rs"]
+mod upstream_exec;
+use upstream_exec::UpExec;
 
 /// The fork's server on one end of a socket pair, `service` answering, and upstream's client
 /// on the other end.
