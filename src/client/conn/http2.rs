@@ -301,7 +301,8 @@ where
         self.with(|c| c.adaptive_window = enabled)
     }
 
-    /// The largest frame payload the server may send. `None` keeps `h2`'s default (16 KiB).
+    /// The largest frame payload the server may send (default 16 KiB); `None` leaves it out
+    /// of the SETTINGS frame.
     pub fn max_frame_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
         let sz = sz.into();
         self.with(|c| c.frame_limit = sz)

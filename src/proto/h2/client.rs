@@ -55,7 +55,7 @@ impl Default for Config {
             .enable_push(false);
         Config {
             h2,
-            frame_limit: None,
+            frame_limit: Some(1 << 14),
             hpack_table: None,
             stream_limit: None,
             pending_reset_limit: None,
