@@ -284,7 +284,8 @@ async fn an_unanswered_keep_alive_ping_fails_the_client_connection_with_a_timeou
     builder
         .timer(hyper_util::rt::TokioTimer::new())
         .keep_alive_interval(Duration::from_millis(50))
-        .keep_alive_timeout(Duration::from_millis(100));
+        .keep_alive_timeout(Duration::from_millis(100))
+        .keep_alive_while_idle(true);
     let (_send, conn) = builder
         .handshake::<_, Req>(ForkIo(client_io))
         .await
@@ -430,4 +431,38 @@ async fn an_extended_connect_carries_its_protocol_and_opens_a_tunnel() {
         io.read_to_end(&mut back).await.unwrap();
         assert_eq!(back, b"cba", "{server:?}");
     }
+}
+
+#[tokio::test]
+async fn without_while_idle_an_idle_connection_is_not_pinged_but_a_busy_one_is() {
+    let (client_io, mut server_io) = UnixStream::pair().unwrap();
+    let mut builder = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Duration::from_millis(50))
+        .keep_alive_timeout(Duration::from_millis(100));
+    let (mut send, conn) = builder
+        .handshake::<_, Req>(ForkIo(client_io))
+        .await
+        .unwrap();
+    // A peer that never answers anything.
+    let drain = tokio::spawn(async move {
+        let mut sink = Vec::new();
+        server_io.read_to_end(&mut sink).await.ok();
+    });
+    let mut conn = std::pin::pin!(conn);
+    let idle = tokio::time::timeout(Duration::from_millis(400), conn.as_mut()).await;
+    assert!(
+        idle.is_err(),
+        "an idle connection must not time out: {idle:?}"
+    );
+    // With a stream open, the unanswered PING ends the connection.
+    let pending_request = tokio::spawn(send.send_request(request("/never", empty())));
+    let err = tokio::time::timeout(Duration::from_secs(5), conn)
+        .await
+        .expect("the client gives up")
+        .expect_err("a timeout error");
+    assert!(err.is_timeout(), "{err:?}");
+    pending_request.abort();
+    drain.abort();
 }

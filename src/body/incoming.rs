@@ -45,6 +45,8 @@ enum Kind {
         remaining: Option<u64>,
         /// Every data frame was yielded; trailers (if any) come next.
         data_done: bool,
+        /// Keeps a client stream counted as open while its response body is alive.
+        _open: Option<crate::proto::h2::StreamGuard>,
     },
 }
 
@@ -80,12 +82,17 @@ impl Incoming {
 #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
 impl Incoming {
     /// The body of an HTTP/2 message: the stream's data frames, then its trailers.
-    pub(crate) fn h2(recv: h2::RecvStream, content_length: Option<u64>) -> Incoming {
+    pub(crate) fn h2(
+        recv: h2::RecvStream,
+        content_length: Option<u64>,
+        open: Option<crate::proto::h2::StreamGuard>,
+    ) -> Incoming {
         Incoming {
             kind: Kind::H2 {
                 recv,
                 remaining: content_length,
                 data_done: false,
+                _open: open,
             },
             _unwind: PhantomData,
         }
@@ -156,6 +163,7 @@ impl Body for Incoming {
                 recv,
                 remaining,
                 data_done,
+                ..
             } => poll_h2_frame(recv, remaining, data_done, cx),
         }
     }

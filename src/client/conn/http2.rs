@@ -257,8 +257,8 @@ where
         self.with(|c| c.keep_alive.1 = timeout)
     }
 
-    /// Whether to ping while no stream is open. Recorded; this crate pings whenever keep-alive
-    /// is on (see `UPSTREAM.md`).
+    /// Whether to keep pinging while no stream is open (default `false`: an idle connection
+    /// is not pinged, and so cannot time out).
     pub fn keep_alive_while_idle(&mut self, enabled: bool) -> &mut Self {
         self.with(|c| c.keep_alive.2 = enabled)
     }

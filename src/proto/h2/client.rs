@@ -19,7 +19,7 @@ use http::{Request, Response};
 use http_body::Body;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{strip_connection_headers, BodyPump, KeepAlive, Transport, Tunnel};
+use super::{strip_connection_headers, BodyPump, KeepAlive, StreamGuard, Transport, Tunnel};
 use crate::body::Incoming;
 use crate::client::conn::TrySendError;
 use crate::rt::bounds::Http2ClientConnExec;
@@ -99,6 +99,10 @@ pub(crate) struct ClientConn<T, B, E> {
     waiting: Option<Envelope<B>>,
     exec: E,
     keep_alive: Option<KeepAlive>,
+    /// `keep_alive_while_idle`: ping even while no stream is open.
+    ping_while_idle: bool,
+    /// Streams still open (request or response body alive); see [`StreamGuard`].
+    open_streams: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 pub(crate) async fn handshake<T, B, E>(
@@ -115,7 +119,7 @@ where
         .handshake::<_, Bytes>(Transport(io))
         .await
         .map_err(crate::Error::new_h2)?;
-    let (interval, timeout, _while_idle) = config.keep_alive;
+    let (interval, timeout, ping_while_idle) = config.keep_alive;
     let keep_alive = interval.zip(timer).map(|(interval, timer)| {
         let mut keep_alive = KeepAlive::new(interval, timeout, timer);
         keep_alive.start(conn.ping_pong());
@@ -131,6 +135,8 @@ where
             waiting: None,
             exec,
             keep_alive,
+            ping_while_idle,
+            open_streams: Arc::default(),
         },
     ))
 }
@@ -185,18 +191,21 @@ where
         let head = Request::from_parts(parts, ());
         match streams.send_request(head, end) {
             Ok((response, send)) => {
+                let open = StreamGuard::new(&self.open_streams);
                 // A CONNECT stream's sending half waits for the tunnel.
                 let tunnel = if connect {
                     Some(send)
                 } else {
                     if !end {
-                        self.exec
-                            .execute_h2_future(H2ClientFuture::body(BodyPump::new(body, send)));
+                        self.exec.execute_h2_future(H2ClientFuture::body(
+                            BodyPump::new(body, send),
+                            open.clone(),
+                        ));
                     }
                     None
                 };
                 self.exec
-                    .execute_h2_future(H2ClientFuture::response(response, reply, tunnel));
+                    .execute_h2_future(H2ClientFuture::response(response, reply, tunnel, open));
             }
             Err(e) => {
                 // The stream was never opened: nothing of the request reached the server.
@@ -211,7 +220,9 @@ where
 
     pub(crate) fn poll_conn(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
         if let Some(keep_alive) = &mut self.keep_alive {
-            if let Poll::Ready(Err(e)) = keep_alive.poll(cx) {
+            let idle = !self.ping_while_idle
+                && self.open_streams.load(std::sync::atomic::Ordering::Relaxed) == 0;
+            if let Poll::Ready(Err(e)) = keep_alive.poll(cx, idle) {
                 return Poll::Ready(Err(e));
             }
         }
@@ -260,8 +271,9 @@ where
 }
 
 enum Task<B> {
-    Body(BodyPump<B>),
+    Body(BodyPump<B>, StreamGuard),
     Response {
+        open: Option<StreamGuard>,
         response: ResponseFuture,
         reply: Option<oneshot::Sender<Reply<B>>>,
         /// For CONNECT: the stream's sending half, for the tunnel a 2xx answer opens.
@@ -281,9 +293,9 @@ pub struct H2ClientFuture<B, T> {
 }
 
 impl<B, T> H2ClientFuture<B, T> {
-    fn body(pump: BodyPump<B>) -> Self {
+    fn body(pump: BodyPump<B>, open: StreamGuard) -> Self {
         H2ClientFuture {
-            task: Task::Body(pump),
+            task: Task::Body(pump, open),
             _io: PhantomData,
         }
     }
@@ -292,9 +304,11 @@ impl<B, T> H2ClientFuture<B, T> {
         response: ResponseFuture,
         reply: oneshot::Sender<Reply<B>>,
         tunnel: Option<h2::SendStream<Bytes>>,
+        open: StreamGuard,
     ) -> Self {
         H2ClientFuture {
             task: Task::Response {
+                open: Some(open),
                 response,
                 reply: Some(reply),
                 tunnel,
@@ -313,8 +327,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match &mut self.get_mut().task {
-            Task::Body(pump) => pump.poll_pump(cx),
+            Task::Body(pump, _open) => pump.poll_pump(cx),
             Task::Response {
+                open,
                 response,
                 reply,
                 tunnel,
@@ -350,7 +365,7 @@ where
                         let body = if recv.is_end_stream() {
                             Incoming::empty()
                         } else {
-                            Incoming::h2(recv, content_length)
+                            Incoming::h2(recv, content_length, open.take())
                         };
                         Ok(Response::from_parts(parts, body))
                     }

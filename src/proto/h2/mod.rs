@@ -212,10 +212,17 @@ impl KeepAlive {
     }
 
     /// `Ready(Err)` when a PONG did not arrive in time.
-    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
+    ///
+    /// With `idle` (no stream open, and the application did not ask for pings while idle)
+    /// nothing is sent and no deadline runs; a PING already sent is still awaited.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, idle: bool) -> Poll<crate::Result<()>> {
         let Some(ping) = self.ping.as_mut() else {
             return Poll::Pending;
         };
+        if idle && !self.awaiting_pong {
+            self.sleep = None;
+            return Poll::Pending;
+        }
         loop {
             if self.awaiting_pong {
                 match ping.poll_pong(cx) {
@@ -243,6 +250,31 @@ impl KeepAlive {
             self.awaiting_pong = true;
             self.sleep = Some(self.timer.sleep(self.timeout));
         }
+    }
+}
+
+/// Counts a client stream as open while it lives: held by the task sending the request body and
+/// by the response body. The connection is idle (for `keep_alive_while_idle(false)`) when the
+/// count is zero.
+#[derive(Debug)]
+pub(crate) struct StreamGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl StreamGuard {
+    pub(crate) fn new(open: &Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        StreamGuard(open.clone())
+    }
+}
+
+impl Clone for StreamGuard {
+    fn clone(&self) -> Self {
+        StreamGuard::new(&self.0)
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -149,7 +149,7 @@ where
         } else if recv.is_end_stream() {
             Incoming::empty()
         } else {
-            Incoming::h2(recv, content_length)
+            Incoming::h2(recv, content_length, None)
         };
         if self.connect_protocol {
             if let Some(protocol) = parts.extensions.remove::<h2::ext::Protocol>() {
@@ -185,7 +185,8 @@ where
                 }
                 Phase::Serving(conn) => {
                     if let Some(keep_alive) = &mut self.keep_alive {
-                        if let Poll::Ready(Err(e)) = keep_alive.poll(cx) {
+                        // A server pings whether or not streams are open, as upstream's does.
+                        if let Poll::Ready(Err(e)) = keep_alive.poll(cx, false) {
                             conn.abrupt_shutdown(Reason::NO_ERROR);
                             self.phase = Phase::Done;
                             return Poll::Ready(Err(e));
