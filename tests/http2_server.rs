@@ -264,3 +264,114 @@ async fn an_unanswered_keep_alive_ping_ends_the_connection_with_a_timeout() {
     let mut rest = Vec::new();
     client_io.read_to_end(&mut rest).await.ok();
 }
+
+/// A transport that keeps a copy of every byte the server writes.
+struct Recording<T> {
+    inner: T,
+    written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for Recording<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for Recording<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, data);
+        if let std::task::Poll::Ready(Ok(n)) = &polled {
+            self.written.lock().unwrap().extend_from_slice(&data[..*n]);
+        }
+        polled
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// For each (non-ACK) SETTINGS frame of an HTTP/2 byte stream, in order, the
+/// `SETTINGS_INITIAL_WINDOW_SIZE` it announces, if any.
+fn initial_window_settings(mut frames: &[u8]) -> Vec<Option<u32>> {
+    let mut per_frame = Vec::new();
+    while frames.len() >= 9 {
+        let len = u32::from_be_bytes([0, frames[0], frames[1], frames[2]]) as usize;
+        let (kind, flags) = (frames[3], frames[4]);
+        let Some(payload) = frames.get(9..9 + len) else {
+            break;
+        };
+        if kind == 4 && flags & 1 == 0 {
+            let window = payload
+                .chunks_exact(6)
+                .filter(|s| u16::from_be_bytes([s[0], s[1]]) == 4)
+                .map(|s| u32::from_be_bytes([s[2], s[3], s[4], s[5]]))
+                .last();
+            per_frame.push(window);
+        }
+        frames = &frames[9 + len..];
+    }
+    per_frame
+}
+
+#[tokio::test]
+async fn adaptive_window_grows_the_windows_while_an_upload_fills_them() {
+    let (client_io, server_io) = UnixStream::pair().unwrap();
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let server_io = Recording {
+        inner: ForkIo(server_io),
+        written: written.clone(),
+    };
+    let service = service_fn(|req: Request<hyper::body::Incoming>| async move {
+        let got = req.into_body().collect().await.unwrap().to_bytes();
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(got.len().to_string()))))
+    });
+    let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .adaptive_window(true)
+        .serve_connection(server_io, service);
+    tokio::spawn(conn);
+    let (mut send, client_conn) =
+        hyper_upstream::client::conn::http2::handshake::<_, _, Req>(UpExec, UpIo(client_io))
+            .await
+            .unwrap();
+    tokio::spawn(client_conn);
+    for _ in 0..4 {
+        let req = Request::post("http://fork.test/upload")
+            .body(Full::new(pattern(FOUR_MIB)).boxed())
+            .unwrap();
+        let res = send.send_request(req).await.unwrap();
+        let text = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(text, FOUR_MIB.to_string().as_bytes());
+    }
+    // A server's first frame is its SETTINGS: with adaptive windows it starts at the
+    // protocol's 64 KiB, and later SETTINGS raise it once uploads fill it.
+    let settings = initial_window_settings(&written.lock().unwrap());
+    assert!(
+        settings
+            .first()
+            .is_some_and(|w| w.is_none_or(|w| w <= 65_535)),
+        "the connection did not start at the default window: {settings:?}"
+    );
+    assert!(
+        settings[1..].iter().flatten().any(|w| *w > 65_535),
+        "no later SETTINGS frame raised the initial window: {settings:?}"
+    );
+}

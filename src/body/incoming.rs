@@ -47,6 +47,8 @@ enum Kind {
         data_done: bool,
         /// Keeps a client stream counted as open while its response body is alive.
         _open: Option<crate::proto::h2::StreamGuard>,
+        /// Counts received bytes for `adaptive_window`.
+        received: Option<crate::proto::h2::Received>,
     },
 }
 
@@ -86,6 +88,7 @@ impl Incoming {
         recv: h2::RecvStream,
         content_length: Option<u64>,
         open: Option<crate::proto::h2::StreamGuard>,
+        received: Option<crate::proto::h2::Received>,
     ) -> Incoming {
         Incoming {
             kind: Kind::H2 {
@@ -93,6 +96,7 @@ impl Incoming {
                 remaining: content_length,
                 data_done: false,
                 _open: open,
+                received,
             },
             _unwind: PhantomData,
         }
@@ -107,6 +111,7 @@ fn poll_h2_frame(
     recv: &mut h2::RecvStream,
     remaining: &mut Option<u64>,
     data_done: &mut bool,
+    received: Option<&crate::proto::h2::Received>,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Frame<Bytes>, crate::Error>>> {
     while !*data_done {
@@ -116,6 +121,9 @@ fn poll_h2_frame(
                 // Releasing only fails once the stream is gone, when there is no window
                 // left to return the bytes to.
                 recv.flow_control().release_capacity(data.len()).ok();
+                if let Some(received) = received {
+                    received.fetch_add(data.len(), std::sync::atomic::Ordering::Relaxed);
+                }
                 if let Some(left) = remaining {
                     *left = left.saturating_sub(data.len() as u64);
                 }
@@ -163,8 +171,9 @@ impl Body for Incoming {
                 recv,
                 remaining,
                 data_done,
+                received,
                 ..
-            } => poll_h2_frame(recv, remaining, data_done, cx),
+            } => poll_h2_frame(recv, remaining, data_done, received.as_ref(), cx),
         }
     }
 

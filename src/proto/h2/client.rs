@@ -19,7 +19,10 @@ use http::{Request, Response};
 use http_body::Body;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{strip_connection_headers, BodyPump, KeepAlive, StreamGuard, Transport, Tunnel};
+use super::{
+    strip_connection_headers, BodyPump, PingEvent, Pings, Received, StreamGuard, Transport, Tunnel,
+    ADAPTIVE_START,
+};
 use crate::body::Incoming;
 use crate::client::conn::TrySendError;
 use crate::rt::bounds::Http2ClientConnExec;
@@ -68,6 +71,11 @@ impl Default for Config {
 impl Config {
     fn h2_builder(&self) -> h2::client::Builder {
         let mut b = self.h2.clone();
+        if self.adaptive_window {
+            // Start from the protocol's default windows and grow them from measurements.
+            b.initial_window_size(ADAPTIVE_START)
+                .initial_connection_window_size(ADAPTIVE_START);
+        }
         self.frame_limit.map(|n| b.max_frame_size(n));
         self.hpack_table.map(|n| b.header_table_size(n));
         self.stream_limit.map(|n| b.max_concurrent_streams(n));
@@ -98,7 +106,9 @@ pub(crate) struct ClientConn<T, B, E> {
     /// A request taken from the channel while `h2` could not open a stream yet.
     waiting: Option<Envelope<B>>,
     exec: E,
-    keep_alive: Option<KeepAlive>,
+    pings: Pings,
+    /// Counts received DATA bytes when the windows adapt.
+    received: Option<Received>,
     /// `keep_alive_while_idle`: ping even while no stream is open.
     ping_while_idle: bool,
     /// Streams still open (request or response body alive); see [`StreamGuard`].
@@ -120,11 +130,16 @@ where
         .await
         .map_err(crate::Error::new_h2)?;
     let (interval, timeout, ping_while_idle) = config.keep_alive;
-    let keep_alive = interval.zip(timer).map(|(interval, timer)| {
-        let mut keep_alive = KeepAlive::new(interval, timeout, timer);
-        keep_alive.start(conn.ping_pong());
-        keep_alive
-    });
+    let received = config.adaptive_window.then(Received::default);
+    let mut pings = Pings::new(
+        interval
+            .zip(timer)
+            .map(|(interval, timer)| (interval, timeout, timer)),
+        received.clone().map(|r| (r, ADAPTIVE_START)),
+    );
+    if pings.is_active() {
+        pings.start(conn.ping_pong());
+    }
     let (tx, requests) = mpsc::unbounded_channel();
     Ok((
         tx,
@@ -134,7 +149,8 @@ where
             requests,
             waiting: None,
             exec,
-            keep_alive,
+            pings,
+            received,
             ping_while_idle,
             open_streams: Arc::default(),
         },
@@ -204,8 +220,13 @@ where
                     }
                     None
                 };
-                self.exec
-                    .execute_h2_future(H2ClientFuture::response(response, reply, tunnel, open));
+                self.exec.execute_h2_future(H2ClientFuture::response(
+                    response,
+                    reply,
+                    tunnel,
+                    open,
+                    self.received.clone(),
+                ));
             }
             Err(e) => {
                 // The stream was never opened: nothing of the request reached the server.
@@ -219,11 +240,15 @@ where
     }
 
     pub(crate) fn poll_conn(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
-        if let Some(keep_alive) = &mut self.keep_alive {
-            let idle = !self.ping_while_idle
-                && self.open_streams.load(std::sync::atomic::Ordering::Relaxed) == 0;
-            if let Poll::Ready(Err(e)) = keep_alive.poll(cx, idle) {
-                return Poll::Ready(Err(e));
+        let idle = !self.ping_while_idle
+            && self.open_streams.load(std::sync::atomic::Ordering::Relaxed) == 0;
+        while let Poll::Ready(event) = self.pings.poll(cx, idle) {
+            match event {
+                PingEvent::Window(window) => {
+                    self.conn.set_target_window_size(window);
+                    self.conn.set_initial_window_size(window).ok();
+                }
+                PingEvent::Failed(e) => return Poll::Ready(Err(e)),
             }
         }
         // Take queued requests while `h2` can open streams.
@@ -274,6 +299,7 @@ enum Task<B> {
     Body(BodyPump<B>, StreamGuard),
     Response {
         open: Option<StreamGuard>,
+        received: Option<Received>,
         response: ResponseFuture,
         reply: Option<oneshot::Sender<Reply<B>>>,
         /// For CONNECT: the stream's sending half, for the tunnel a 2xx answer opens.
@@ -305,10 +331,12 @@ impl<B, T> H2ClientFuture<B, T> {
         reply: oneshot::Sender<Reply<B>>,
         tunnel: Option<h2::SendStream<Bytes>>,
         open: StreamGuard,
+        received: Option<Received>,
     ) -> Self {
         H2ClientFuture {
             task: Task::Response {
                 open: Some(open),
+                received,
                 response,
                 reply: Some(reply),
                 tunnel,
@@ -330,6 +358,7 @@ where
             Task::Body(pump, _open) => pump.poll_pump(cx),
             Task::Response {
                 open,
+                received,
                 response,
                 reply,
                 tunnel,
@@ -365,7 +394,7 @@ where
                         let body = if recv.is_end_stream() {
                             Incoming::empty()
                         } else {
-                            Incoming::h2(recv, content_length, open.take())
+                            Incoming::h2(recv, content_length, open.take(), received.take())
                         };
                         Ok(Response::from_parts(parts, body))
                     }

@@ -179,76 +179,154 @@ where
     }
 }
 
-/// Keep-alive: a PING every `interval` of silence, and the connection fails if its PONG takes
-/// longer than `timeout`.
-pub(crate) struct KeepAlive {
+/// Received DATA bytes, counted by the bodies that receive them, for the bandwidth-delay
+/// estimate of `adaptive_window`.
+pub(crate) type Received = Arc<std::sync::atomic::AtomicUsize>;
+
+/// The windows `adaptive_window` starts from: the protocol's default.
+pub(crate) const ADAPTIVE_START: u32 = 65_535;
+
+/// The largest window `adaptive_window` grows to.
+const MAX_ADAPTIVE_WINDOW: u32 = 16 << 20;
+
+/// What the connection's PING driver asks its connection to do.
+pub(crate) enum PingEvent {
+    /// Use this many bytes as the connection and stream windows from now on.
+    Window(u32),
+    /// The connection is dead: a PONG did not come in time, or pinging failed.
+    Failed(crate::Error),
+}
+
+/// The keep-alive half of [`Pings`].
+struct KeepAlive {
     interval: Duration,
     timeout: Duration,
     timer: Arc<dyn Timer + Send + Sync>,
-    ping: Option<h2::PingPong>,
     sleep: Option<Pin<Box<dyn Sleep>>>,
-    awaiting_pong: bool,
 }
 
-impl KeepAlive {
+/// The bandwidth-delay half of [`Pings`]: how many bytes arrive during one PING round trip
+/// tells how large the windows must be for the peer never to wait for a WINDOW_UPDATE.
+struct Bdp {
+    received: Received,
+    window: u32,
+}
+
+/// The one user of the connection's PING frames (`h2` allows one PING in flight): keep-alive
+/// (a PING after `interval` of quiet, the connection fails if the PONG takes longer than
+/// `timeout`) and, with `adaptive_window`, a PING per round trip while data arrives, to size the
+/// windows from the measured bandwidth-delay product.
+pub(crate) struct Pings {
+    pong: Option<h2::PingPong>,
+    keep_alive: Option<KeepAlive>,
+    bdp: Option<Bdp>,
+    /// A PING is in flight since this instant.
+    in_flight: Option<std::time::Instant>,
+}
+
+impl Pings {
     pub(crate) fn new(
-        interval: Duration,
-        timeout: Duration,
-        timer: Arc<dyn Timer + Send + Sync>,
+        keep_alive: Option<(Duration, Duration, Arc<dyn Timer + Send + Sync>)>,
+        adaptive: Option<(Received, u32)>,
     ) -> Self {
-        KeepAlive {
-            interval,
-            timeout,
-            timer,
-            ping: None,
-            sleep: None,
-            awaiting_pong: false,
+        Pings {
+            pong: None,
+            keep_alive: keep_alive.map(|(interval, timeout, timer)| KeepAlive {
+                interval,
+                timeout,
+                timer,
+                sleep: None,
+            }),
+            bdp: adaptive.map(|(received, window)| Bdp { received, window }),
+            in_flight: None,
         }
     }
 
-    /// Begins pinging once the connection exists.
-    pub(crate) fn start(&mut self, ping: Option<h2::PingPong>) {
-        self.ping = ping;
+    /// Whether there is anything to do at all.
+    pub(crate) fn is_active(&self) -> bool {
+        self.keep_alive.is_some() || self.bdp.is_some()
     }
 
-    /// `Ready(Err)` when a PONG did not arrive in time.
-    ///
-    /// With `idle` (no stream open, and the application did not ask for pings while idle)
-    /// nothing is sent and no deadline runs; a PING already sent is still awaited.
-    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, idle: bool) -> Poll<crate::Result<()>> {
-        let Some(ping) = self.ping.as_mut() else {
-            return Poll::Pending;
-        };
-        if idle && !self.awaiting_pong {
-            self.sleep = None;
+    /// Begins once the connection exists.
+    pub(crate) fn start(&mut self, pong: Option<h2::PingPong>) {
+        self.pong = pong;
+    }
+
+    fn send(&mut self) -> Result<(), crate::Error> {
+        let pong = self.pong.as_mut().expect("started");
+        pong.send_ping(h2::Ping::opaque())
+            .map_err(crate::Error::new_h2)?;
+        self.in_flight = Some(std::time::Instant::now());
+        if let Some(bdp) = &self.bdp {
+            // Count what arrives from now until the PONG.
+            bdp.received.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(ka) = &mut self.keep_alive {
+            ka.sleep = Some(ka.timer.sleep(ka.timeout));
+        }
+        Ok(())
+    }
+
+    /// With `idle` (no stream open, and no keep-alive while idle wanted) keep-alive sends
+    /// nothing and runs no deadline; a PING already sent is still awaited.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, idle: bool) -> Poll<PingEvent> {
+        if self.pong.is_none() {
             return Poll::Pending;
         }
         loop {
-            if self.awaiting_pong {
-                match ping.poll_pong(cx) {
+            if self.in_flight.is_some() {
+                let pong = self.pong.as_mut().expect("started");
+                match pong.poll_pong(cx) {
                     Poll::Ready(Ok(_)) => {
-                        self.awaiting_pong = false;
-                        self.sleep = Some(self.timer.sleep(self.interval));
+                        self.in_flight = None;
+                        if let Some(ka) = &mut self.keep_alive {
+                            ka.sleep = None;
+                        }
+                        if let Some(bdp) = &mut self.bdp {
+                            let sample = bdp.received.load(std::sync::atomic::Ordering::Relaxed);
+                            // Data filled most of the window within one round trip: the
+                            // window, not the link, limits the transfer.
+                            if sample as u64 * 3 >= bdp.window as u64 * 2 {
+                                let grown = (sample as u64 * 2).min(MAX_ADAPTIVE_WINDOW as u64);
+                                if grown > bdp.window as u64 {
+                                    bdp.window = grown as u32;
+                                    return Poll::Ready(PingEvent::Window(bdp.window));
+                                }
+                            }
+                        }
                         continue;
                     }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(crate::Error::new_h2(e))),
+                    Poll::Ready(Err(e)) => {
+                        return Poll::Ready(PingEvent::Failed(crate::Error::new_h2(e)))
+                    }
                     Poll::Pending => {}
                 }
+            } else if let Some(bdp) = &self.bdp {
+                let received = bdp.received.load(std::sync::atomic::Ordering::Relaxed);
+                if received > 0 && bdp.window < MAX_ADAPTIVE_WINDOW {
+                    if let Err(e) = self.send() {
+                        return Poll::Ready(PingEvent::Failed(e));
+                    }
+                    continue;
+                }
             }
-            let sleep = self
-                .sleep
-                .get_or_insert_with(|| self.timer.sleep(self.interval));
+            let Some(ka) = &mut self.keep_alive else {
+                return Poll::Pending;
+            };
+            if idle && self.in_flight.is_none() {
+                ka.sleep = None;
+                return Poll::Pending;
+            }
+            let sleep = ka.sleep.get_or_insert_with(|| ka.timer.sleep(ka.interval));
             if sleep.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            if self.awaiting_pong {
-                return Poll::Ready(Err(crate::Error::new_keep_alive_timeout()));
+            if self.in_flight.is_some() {
+                return Poll::Ready(PingEvent::Failed(crate::Error::new_keep_alive_timeout()));
             }
-            if let Err(e) = ping.send_ping(h2::Ping::opaque()) {
-                return Poll::Ready(Err(crate::Error::new_h2(e)));
+            if let Err(e) = self.send() {
+                return Poll::Ready(PingEvent::Failed(e));
             }
-            self.awaiting_pong = true;
-            self.sleep = Some(self.timer.sleep(self.timeout));
         }
     }
 }

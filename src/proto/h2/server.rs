@@ -14,7 +14,10 @@ use http::header::{HeaderValue, CONTENT_LENGTH, DATE};
 use http::{Request, Response};
 use http_body::Body;
 
-use super::{strip_connection_headers, BodyPump, KeepAlive, Transport, Tunnel};
+use super::{
+    strip_connection_headers, BodyPump, PingEvent, Pings, Received, Transport, Tunnel,
+    ADAPTIVE_START,
+};
 use crate::body::Incoming;
 use crate::rt::bounds::Http2ServerConnExec;
 use crate::rt::{Read, Timer, Write};
@@ -64,6 +67,11 @@ impl Default for Config {
 impl Config {
     fn h2_builder(&self) -> h2::server::Builder {
         let mut b = self.h2.clone();
+        if self.adaptive_window {
+            // Start from the protocol's default windows and grow them from measurements.
+            b.initial_window_size(ADAPTIVE_START)
+                .initial_connection_window_size(ADAPTIVE_START);
+        }
         self.stream_limit.map(|n| b.max_concurrent_streams(n));
         self.hpack_table.map(|n| b.header_table_size(n));
         self.pending_reset_limit
@@ -98,7 +106,9 @@ pub(crate) struct Server<T, S, E> {
     exec: E,
     date_header: bool,
     connect_protocol: bool,
-    keep_alive: Option<KeepAlive>,
+    pings: Pings,
+    /// Counts received DATA bytes when the windows adapt.
+    received: Option<Received>,
     /// `graceful_shutdown` was called (perhaps before the handshake finished).
     closing: bool,
 }
@@ -119,14 +129,17 @@ where
         let (interval, timeout) = config.keep_alive;
         let keep_alive = interval
             .zip(timer)
-            .map(|(interval, timer)| KeepAlive::new(interval, timeout, timer));
+            .map(|(interval, timer)| (interval, timeout, timer));
+        let received = config.adaptive_window.then(Received::default);
+        let pings = Pings::new(keep_alive, received.clone().map(|r| (r, ADAPTIVE_START)));
         Server {
             phase: Phase::Handshaking(config.h2_builder().handshake(Transport(io))),
             service,
             exec,
             date_header: config.date_header,
             connect_protocol: config.connect_protocol,
-            keep_alive,
+            pings,
+            received,
             closing: false,
         }
     }
@@ -149,7 +162,7 @@ where
         } else if recv.is_end_stream() {
             Incoming::empty()
         } else {
-            Incoming::h2(recv, content_length, None)
+            Incoming::h2(recv, content_length, None, self.received.clone())
         };
         if self.connect_protocol {
             if let Some(protocol) = parts.extensions.remove::<h2::ext::Protocol>() {
@@ -175,8 +188,8 @@ where
                             return Poll::Ready(Err(crate::Error::new_h2(e)));
                         }
                     };
-                    if let Some(keep_alive) = &mut self.keep_alive {
-                        keep_alive.start(conn.ping_pong());
+                    if self.pings.is_active() {
+                        self.pings.start(conn.ping_pong());
                     }
                     if self.closing {
                         conn.graceful_shutdown();
@@ -184,12 +197,18 @@ where
                     self.phase = Phase::Serving(conn);
                 }
                 Phase::Serving(conn) => {
-                    if let Some(keep_alive) = &mut self.keep_alive {
-                        // A server pings whether or not streams are open, as upstream's does.
-                        if let Poll::Ready(Err(e)) = keep_alive.poll(cx, false) {
-                            conn.abrupt_shutdown(Reason::NO_ERROR);
-                            self.phase = Phase::Done;
-                            return Poll::Ready(Err(e));
+                    // A server pings whether or not streams are open, as upstream's does.
+                    while let Poll::Ready(event) = self.pings.poll(cx, false) {
+                        match event {
+                            PingEvent::Window(window) => {
+                                conn.set_target_window_size(window);
+                                conn.set_initial_window_size(window).ok();
+                            }
+                            PingEvent::Failed(e) => {
+                                conn.abrupt_shutdown(Reason::NO_ERROR);
+                                self.phase = Phase::Done;
+                                return Poll::Ready(Err(e));
+                            }
                         }
                     }
                     match conn.poll_accept(cx) {

@@ -149,8 +149,9 @@ impl<E> Builder<E> {
         self
     }
 
-    /// Lets the windows follow the measured bandwidth-delay product. Recorded; this crate keeps
-    /// fixed windows for now (see `UPSTREAM.md`).
+    /// Sizes the flow-control windows from the measured bandwidth-delay product: they start at
+    /// the protocol's 64 KiB and grow (up to 16 MiB) while data fills them within a PING round
+    /// trip. Setting a window size explicitly turns this off again.
     pub fn adaptive_window(&mut self, enabled: bool) -> &mut Self {
         self.with(|c| c.adaptive_window = enabled)
     }
