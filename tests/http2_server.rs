@@ -324,7 +324,7 @@ fn initial_window_settings(mut frames: &[u8]) -> Vec<Option<u32>> {
                 .chunks_exact(6)
                 .filter(|s| u16::from_be_bytes([s[0], s[1]]) == 4)
                 .map(|s| u32::from_be_bytes([s[2], s[3], s[4], s[5]]))
-                .last();
+                .next_back();
             per_frame.push(window);
         }
         frames = &frames[9 + len..];
