@@ -102,9 +102,9 @@ pub(crate) struct ClientConn<T, B, E> {
     /// `None` once every `SendRequest` is gone: the connection then finishes its streams and
     /// closes.
     streams: Option<h2::client::SendRequest<Bytes>>,
+    /// Requests are taken from here only once `h2` can open a stream for them, so a request
+    /// never waits anywhere but in this queue.
     requests: mpsc::UnboundedReceiver<Envelope<B>>,
-    /// A request taken from the channel while `h2` could not open a stream yet.
-    waiting: Option<Envelope<B>>,
     exec: E,
     pings: Pings,
     /// Counts received DATA bytes when the windows adapt.
@@ -147,7 +147,6 @@ where
             conn,
             streams: Some(streams),
             requests,
-            waiting: None,
             exec,
             pings,
             received,
@@ -258,31 +257,20 @@ where
                     self.streams = Some(streams);
                     break;
                 }
-                Poll::Ready(Err(e)) => {
-                    if let Some(envelope) = self.waiting.take() {
-                        let failure = TrySendError {
-                            error: crate::Error::new_h2(e),
-                            message: Some(envelope.request),
-                        };
-                        envelope.reply.send(Err(failure)).ok();
-                    }
-                    // The connection itself reports the failure below.
-                    break;
-                }
+                // No stream can be opened any more; the connection reports why below, and
+                // queued requests fail as canceled when it is dropped.
+                Poll::Ready(Err(_)) => break,
                 Poll::Ready(Ok(())) => {}
             }
-            let envelope = match self.waiting.take() {
-                Some(envelope) => envelope,
-                None => match self.requests.poll_recv(cx) {
-                    Poll::Ready(Some(envelope)) => envelope,
-                    // Every handle is gone: drop ours too, so `h2` closes the connection
-                    // once the streams in flight are done.
-                    Poll::Ready(None) => break,
-                    Poll::Pending => {
-                        self.streams = Some(streams);
-                        break;
-                    }
-                },
+            let envelope = match self.requests.poll_recv(cx) {
+                Poll::Ready(Some(envelope)) => envelope,
+                // Every handle is gone: drop ours too, so `h2` closes the connection once the
+                // streams in flight are done.
+                Poll::Ready(None) => break,
+                Poll::Pending => {
+                    self.streams = Some(streams);
+                    break;
+                }
             };
             self.start(&mut streams, envelope);
             self.streams = Some(streams);
