@@ -303,6 +303,22 @@ async fn an_unanswered_keep_alive_ping_fails_the_client_connection_with_a_timeou
     drain.abort();
 }
 
+/// Opens the tunnel of an accepted CONNECT, sends `data`, ends the sending side, and returns
+/// everything that comes back until the other side ends.
+async fn round_trip_through_tunnel(
+    res: &mut hyper::Response<hyper::body::Incoming>,
+    data: &[u8],
+) -> Vec<u8> {
+    use tokio::io::AsyncWriteExt;
+    let upgraded = hyper::upgrade::on(res).await.expect("the tunnel opens");
+    let mut io = hyper_util::rt::TokioIo::new(upgraded);
+    io.write_all(data).await.unwrap();
+    io.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    io.read_to_end(&mut back).await.unwrap();
+    back
+}
+
 #[tokio::test]
 async fn a_connect_tunnel_carries_bytes_both_ways_with_either_server() {
     for server in [Server::Fork, Server::Upstream] {
@@ -310,15 +326,7 @@ async fn a_connect_tunnel_carries_bytes_both_ways_with_either_server() {
         let req = Request::connect("tunnel.test:443").body(empty()).unwrap();
         let mut res = send.send_request(req).await.unwrap();
         assert_eq!(res.status(), 200, "{server:?}");
-        let upgraded = hyper::upgrade::on(&mut res)
-            .await
-            .expect("the tunnel opens");
-        let mut io = hyper_util::rt::TokioIo::new(upgraded);
-        use tokio::io::AsyncWriteExt;
-        io.write_all(b"through the tunnel").await.unwrap();
-        io.shutdown().await.unwrap();
-        let mut back = Vec::new();
-        io.read_to_end(&mut back).await.unwrap();
+        let back = round_trip_through_tunnel(&mut res, b"through the tunnel").await;
         assert_eq!(back, b"lennut eht hguorht", "{server:?}");
     }
 }
@@ -420,15 +428,7 @@ async fn an_extended_connect_carries_its_protocol_and_opens_a_tunnel() {
             "{server:?}: {:?}",
             res.headers()
         );
-        let upgraded = hyper::upgrade::on(&mut res)
-            .await
-            .expect("the tunnel opens");
-        let mut io = hyper_util::rt::TokioIo::new(upgraded);
-        use tokio::io::AsyncWriteExt;
-        io.write_all(b"abc").await.unwrap();
-        io.shutdown().await.unwrap();
-        let mut back = Vec::new();
-        io.read_to_end(&mut back).await.unwrap();
+        let back = round_trip_through_tunnel(&mut res, b"abc").await;
         assert_eq!(back, b"cba", "{server:?}");
     }
 }
