@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use http_body_util::{Full, StreamBody};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UnixStream};
+use tokio::net::UnixStream;
 use tokio::runtime::Runtime;
 
 #[macro_use]
@@ -27,11 +27,33 @@ const FRAMES: usize = 64;
 const POST: usize = 1024 * 1024;
 const DEPTH: usize = 16;
 
+/// Send and receive buffer size requested for both ends of a TCP loopback connection.
+///
+/// Left to autotuning, loopback buffers on this VM grow to several MiB and a connection's
+/// throughput then depends on luck: the same side measured 3.2 to 7.6 GB/s from one fresh
+/// connection to the next, which no number of rounds averages into a 10% comparison. With the
+/// sizes fixed (the kernel doubles the request and caps it at `net.core.{r,w}mem_max`), every
+/// side sees the same socket and the spread between connections shrinks to a few percent.
+/// Unix socket pairs have fixed buffers already.
+const TCP_SOCKET_BUFFER: u32 = 1024 * 1024;
+
 /// A connected pair of the chosen transport.
 async fn pair(tcp: bool) -> (Box<dyn StreamObj>, Box<dyn StreamObj>) {
     if tcp {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap())
+        let sockets = [
+            tokio::net::TcpSocket::new_v4().unwrap(),
+            tokio::net::TcpSocket::new_v4().unwrap(),
+        ];
+        for socket in &sockets {
+            socket.set_send_buffer_size(TCP_SOCKET_BUFFER).unwrap();
+            socket.set_recv_buffer_size(TCP_SOCKET_BUFFER).unwrap();
+        }
+        let [listen, connect] = sockets;
+        listen.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        // The accepted socket inherits the listener's buffer sizes.
+        let listener = listen.listen(1).unwrap();
+        let client = connect
+            .connect(listener.local_addr().unwrap())
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
@@ -139,8 +161,9 @@ server_for!(upstream, hyper_upstream);
 enum Side {
     Fork,
     Upstream,
-    /// The same request and the same number of body bytes over a plain socket, without HTTP:
-    /// the physical ceiling for large bodies.
+    /// The same request answered with the same response bytes (head and framing included)
+    /// over a plain socket in one `write_all`, without HTTP: the physical ceiling for large
+    /// bodies.
     Raw,
 }
 
@@ -178,19 +201,15 @@ impl Workload {
         }
     }
 
-    /// Body bytes a raw socket copy moves for the same work, where that comparison means
-    /// something (large bodies).
-    fn raw_bytes(self) -> Option<usize> {
-        match self {
+    /// Whether a raw socket copy of the response is a meaningful ceiling (large bodies).
+    fn has_raw_ceiling(self) -> bool {
+        matches!(
+            self,
             Workload::Server {
-                reply: Reply::Big, ..
-            } => Some(BIG),
-            Workload::Server {
-                reply: Reply::Chunked,
+                reply: Reply::Big | Reply::Chunked,
                 ..
-            } => Some(FRAME * FRAMES),
-            _ => None,
-        }
+            }
+        )
     }
 
     /// Iterations in one round of the paired comparison (a few tens of milliseconds).
@@ -220,8 +239,8 @@ async fn read_exact_len(io: &mut Box<dyn StreamObj>, n: usize, buf: &mut [u8]) {
     }
 }
 
-/// Reads one response and returns its length, finding its end from its framing.
-async fn response_len(io: &mut Box<dyn StreamObj>, reply: Reply, buf: &mut [u8]) -> usize {
+/// Reads one response and returns its bytes, finding its end from its framing.
+async fn read_response(io: &mut Box<dyn StreamObj>, reply: Reply, buf: &mut [u8]) -> Vec<u8> {
     let mut got = Vec::new();
     loop {
         let n = io.read(buf).await.unwrap();
@@ -236,10 +255,20 @@ async fn response_len(io: &mut Box<dyn StreamObj>, reply: Reply, buf: &mut [u8])
             Reply::Chunked => got.ends_with(b"0\r\n\r\n"),
         };
         if done {
-            return got.len();
+            return got;
         }
     }
 }
+
+/// The exact bytes the fork answers one GET with, for the raw side to send.
+async fn response_bytes(reply: Reply) -> Vec<u8> {
+    let (mut client, server) = pair(false).await;
+    fork::spawn(server, reply);
+    client.write_all(GET).await.unwrap();
+    read_response(&mut client, reply, &mut vec![0u8; 256 * 1024]).await
+}
+
+const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n";
 
 /// A minimal HTTP/1 peer for the client benches: reads each request (head + 1 MiB) and answers
 /// with an empty 200.
@@ -283,44 +312,41 @@ async fn measure(workload: Workload, side: Side, tcp: bool, iters: u64) -> Durat
     let (mut client, server) = pair(tcp).await;
     let mut buf = vec![0u8; 256 * 1024];
     match (workload, side) {
-        (workload, Side::Raw) => {
-            // The same exchange without HTTP: the client sends the request bytes over the
-            // socket, the peer reads them and answers with the body's bytes in one write.
-            let bytes = workload.raw_bytes().expect("a raw copy of this workload");
+        (Workload::Server { reply, .. }, Side::Raw) => {
+            // The same exchange without HTTP: the client sends the request bytes, the peer
+            // reads them and answers with the bytes the fork would send, in one write.
+            let response = response_bytes(reply).await;
+            let len = response.len();
             let mut peer = server;
             tokio::spawn(async move {
-                let payload = vec![b'x'; bytes];
                 let mut request = [0u8; 512];
                 while let Ok(n @ 1..) = peer.read(&mut request).await {
                     if request[..n].ends_with(b"\r\n\r\n")
-                        && peer.write_all(&payload).await.is_err()
+                        && peer.write_all(&response).await.is_err()
                     {
                         return;
                     }
                 }
             });
-            let request = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n";
-            client.write_all(request).await.unwrap();
-            read_exact_len(&mut client, bytes, &mut buf).await;
+            client.write_all(GET).await.unwrap();
+            read_exact_len(&mut client, len, &mut buf).await;
             let start = Instant::now();
             for _ in 0..iters {
-                client.write_all(request).await.unwrap();
-                read_exact_len(&mut client, bytes, &mut buf).await;
+                client.write_all(GET).await.unwrap();
+                read_exact_len(&mut client, len, &mut buf).await;
             }
             start.elapsed()
         }
+        (Workload::ClientPost, Side::Raw) => unreachable!("no raw ceiling for the client POST"),
         (Workload::Server { reply, depth }, side) => {
             match side {
                 Side::Fork => fork::spawn(server, reply),
                 _ => upstream::spawn(server, reply),
             }
             // The warm-up exchange also tells the exact response size (it has a date header).
-            client
-                .write_all(b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n")
-                .await
-                .unwrap();
-            let one = response_len(&mut client, reply, &mut buf).await;
-            let request = b"GET / HTTP/1.1\r\nhost: bench\r\n\r\n".repeat(depth);
+            client.write_all(GET).await.unwrap();
+            let one = read_response(&mut client, reply, &mut buf).await.len();
+            let request = GET.repeat(depth);
             let start = Instant::now();
             for _ in 0..iters {
                 client.write_all(&request).await.unwrap();
@@ -371,7 +397,7 @@ where
 /// The sides that take part in a workload.
 fn sides(workload: Workload) -> Vec<Side> {
     let mut sides = vec![Side::Upstream, Side::Fork];
-    if workload.raw_bytes().is_some() {
+    if workload.has_raw_ceiling() {
         sides.push(Side::Raw);
     }
     sides
