@@ -34,7 +34,8 @@ const DEPTH: usize = 16;
 /// connection to the next, which no number of rounds averages into a 10% comparison. With the
 /// sizes fixed (the kernel doubles the request and caps it at `net.core.{r,w}mem_max`), every
 /// side sees the same socket and the spread between connections shrinks to a few percent.
-/// Unix socket pairs have fixed buffers already.
+/// Unix socket pairs have fixed buffers already. `BENCH_TCP_AUTOTUNE=1` leaves the sizes to
+/// the kernel, to see that spread.
 const TCP_SOCKET_BUFFER: u32 = 1024 * 1024;
 
 /// A connected pair of the chosen transport.
@@ -44,9 +45,11 @@ async fn pair(tcp: bool) -> (Box<dyn StreamObj>, Box<dyn StreamObj>) {
             tokio::net::TcpSocket::new_v4().unwrap(),
             tokio::net::TcpSocket::new_v4().unwrap(),
         ];
-        for socket in &sockets {
-            socket.set_send_buffer_size(TCP_SOCKET_BUFFER).unwrap();
-            socket.set_recv_buffer_size(TCP_SOCKET_BUFFER).unwrap();
+        if std::env::var_os("BENCH_TCP_AUTOTUNE").is_none() {
+            for socket in &sockets {
+                socket.set_send_buffer_size(TCP_SOCKET_BUFFER).unwrap();
+                socket.set_recv_buffer_size(TCP_SOCKET_BUFFER).unwrap();
+            }
         }
         let [listen, connect] = sockets;
         listen.bind("127.0.0.1:0".parse().unwrap()).unwrap();
