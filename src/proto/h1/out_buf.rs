@@ -156,40 +156,33 @@ impl<B: Buf> OutBuf<B> {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         while self.owed > 0 {
-            let n = if self.segments.is_empty() {
-                match Pin::new(&mut *io).poll_write(cx, &self.staging) {
-                    Poll::Ready(r) => r?,
-                    Poll::Pending => return Poll::Pending,
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let mut used = 0;
+            for seg in &self.segments {
+                if used == MAX_IOVECS {
+                    break;
                 }
+                used += seg.chunks_vectored(&mut slices[used..]);
+            }
+            if used < MAX_IOVECS && !self.staging.is_empty() {
+                slices[used] = IoSlice::new(&self.staging);
+                used += 1;
+            }
+            // A single contiguous piece (all of flatten mode, and the tail of a large body in
+            // queue mode) goes through `poll_write`. Same bytes, but transports may treat the
+            // two differently: tokio's sockets take a short `poll_write` as proof that the
+            // socket buffer is full and wait for the next readiness event, while after a
+            // short vectored write they try again and pay a syscall that fails with
+            // `WouldBlock`. Over a Unix socket pair that was one wasted syscall per ~200 KB
+            // and about 3% of a 4 MiB response's time.
+            let written = if used == 1 {
+                Pin::new(&mut *io).poll_write(cx, &slices[0])
             } else {
-                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let mut used = 0;
-                for seg in &self.segments {
-                    if used == MAX_IOVECS {
-                        break;
-                    }
-                    used += seg.chunks_vectored(&mut slices[used..]);
-                }
-                if used < MAX_IOVECS && !self.staging.is_empty() {
-                    slices[used] = IoSlice::new(&self.staging);
-                    used += 1;
-                }
-                // One slice left (the tail of a large body, typically) goes through
-                // `poll_write`. Same bytes, but transports may treat the two differently:
-                // tokio's sockets take a short `poll_write` as proof that the socket buffer
-                // is full and wait for the next readiness event, while after a short
-                // vectored write they try again and pay a syscall that fails with
-                // `WouldBlock`. Over a Unix socket pair that was one wasted syscall per
-                // ~200 KB and about 3% of a 4 MiB response's time.
-                let written = if used == 1 {
-                    Pin::new(&mut *io).poll_write(cx, &slices[0])
-                } else {
-                    Pin::new(&mut *io).poll_write_vectored(cx, &slices[..used])
-                };
-                match written {
-                    Poll::Ready(r) => r?,
-                    Poll::Pending => return Poll::Pending,
-                }
+                Pin::new(&mut *io).poll_write_vectored(cx, &slices[..used])
+            };
+            let n = match written {
+                Poll::Ready(r) => r?,
+                Poll::Pending => return Poll::Pending,
             };
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
