@@ -1,4 +1,4 @@
-//! The fork against upstream hyper 1.12.0 on identical workloads, in one run, with a raw socket
+//! The fork against upstream hyper 1.13.0 on identical workloads, in one run, with a raw socket
 //! copy of the same bytes as the ceiling for large bodies.
 //!
 //! `cargo bench --features full --bench compare` runs it (a filter after `--` selects

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! For every workload (a criterion group) it prints the mean time of the fork, upstream hyper
-//! 1.12.0 and the raw socket copy where there is one, the fork's throughput, and the two ratios
+//! 1.13.0 and the raw socket copy where there is one, the fork's throughput, and the two ratios
 //! the benches exist to show: fork/upstream and fork/raw socket, as speed (above 1.00 means
 //! the fork is faster).
 use std::collections::BTreeMap;
@@ -93,7 +93,7 @@ fn main() {
     for m in &all {
         groups.entry(&m.group).or_default().insert(&m.function, m);
     }
-    println!("| workload | fork | upstream 1.12.0 | raw socket | fork / upstream | fork / raw |");
+    println!("| workload | fork | upstream 1.13.0 | raw socket | fork / upstream | fork / raw |");
     println!("|---|---|---|---|---|---|");
     for (group, sides) in &groups {
         let (Some(fork), Some(upstream)) = (sides.get("fork"), sides.get("upstream")) else {

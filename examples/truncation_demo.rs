@@ -1,9 +1,9 @@
-//! The reported bug, reproduced against this crate and upstream hyper 1.12.0 in one run.
+//! The reported bug, reproduced against this crate and upstream hyper 1.13.0 in one run.
 //!
 //! A client POSTs a 64 KiB body that the service never reads; the service answers with a
 //! 4 MiB body; the client reads 16 KiB every 0.3 ms. Over a Unix socket pair upstream hyper
 //! up to 1.10 shut the socket down while most of the response sat in its write buffer. Over
-//! TCP, upstream 1.12 still loses most of it: it closes the socket with the unread request
+//! TCP, upstream 1.13 still loses most of it: it closes the socket with the unread request
 //! body in it, and the kernel answers with a reset that throws away the response bytes not
 //! yet transmitted. This crate drains its buffer before closing and consumes the abandoned
 //! body, so every byte arrives.
@@ -75,7 +75,7 @@ async fn slow_client(addr: std::net::SocketAddr, expected: &[u8]) -> (usize, boo
 async fn main() {
     let expected = pattern();
     println!("4 MiB response, unread 64 KiB request body, client reads 16 KiB / 0.3 ms over TCP\n");
-    for side in ["fork (this crate)", "upstream hyper 1.12.0"] {
+    for side in ["fork (this crate)", "upstream hyper 1.13.0"] {
         let mut lost_runs = 0;
         for run in 1..=3 {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

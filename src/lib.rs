@@ -1,4 +1,4 @@
-//! An HTTP library with the public API of hyper 1.12, whose HTTP/1 connections close only after
+//! An HTTP library with the public API of hyper 1.13, whose HTTP/1 connections close only after
 //! every byte they have encoded was accepted by the transport.
 //!
 //! The modules mirror hyper's: [`body`], [`rt`], [`service`], [`upgrade`], [`ext`], and behind
@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "__deny_warnings", deny(warnings, unreachable_pub))]
 
 #[doc(hidden)]
 pub use http;

@@ -1,5 +1,5 @@
 //! The fork's public types have the same auto traits (`Send`, `Sync`, `Unpin`, unwind
-//! safety) as upstream hyper 1.12.0's, for every combination of transport and service whose
+//! safety) as upstream hyper 1.13.0's, for every combination of transport and service whose
 //! own auto traits differ. A downstream crate that spawns a connection on a multi-threaded
 //! runtime, or stores one in a `Sync` struct, compiles against both or against neither.
 use std::cell::Cell;

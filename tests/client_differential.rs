@@ -1,4 +1,4 @@
-//! The HTTP/1 client, compared with upstream hyper 1.12.0 on the wire and in results.
+//! The HTTP/1 client, compared with upstream hyper 1.13.0 on the wire and in results.
 //!
 //! Each exchange (one or more requests on one connection) runs four ways through a relay that
 //! records both directions: upstream client ↔ upstream server (the baseline), fork client ↔

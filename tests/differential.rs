@@ -1,5 +1,5 @@
 //! Differential test of the HTTP/1 server: the fork (`hyper`) against the real
-//! upstream release (`hyper_upstream`, pinned to `=1.12.0` in `Cargo.toml`).
+//! upstream release (`hyper_upstream`, pinned to `=1.13.0` in `Cargo.toml`).
 //!
 //! Every script in the corpus is a sequence of client steps (writes, pauses, a
 //! shutdown of the client's write half). Each script runs once against a server built
@@ -1649,7 +1649,7 @@ fn the_two_sides_are_different_crates() {
         TypeId::of::<hyper::body::Bytes>(),
         TypeId::of::<hyper_upstream::body::Bytes>()
     );
-    // `Cargo.toml` pins `hyper_upstream` to `=1.12.0`; confirm it in the lock file
+    // `Cargo.toml` pins `hyper_upstream` to `=1.13.0`; confirm it in the lock file
     // the build used, when one is found.
     let mut dir = Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
     while let Some(d) = dir {
@@ -1664,15 +1664,15 @@ fn the_two_sides_are_different_crates() {
             assert!(
                 registry_hyper
                     .iter()
-                    .any(|p| p.contains("\nversion = \"1.12.0\"\n")),
-                "{} does not list hyper 1.12.0 from the registry",
+                    .any(|p| p.contains("\nversion = \"1.13.0\"\n")),
+                "{} does not list hyper 1.13.0 from the registry",
                 d.join("Cargo.lock").display()
             );
             return;
         }
         dir = d.parent();
     }
-    eprintln!("no Cargo.lock found; relying on the `=1.12.0` requirement in Cargo.toml");
+    eprintln!("no Cargo.lock found; relying on the `=1.13.0` requirement in Cargo.toml");
 }
 
 #[tokio::test]

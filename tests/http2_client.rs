@@ -1,6 +1,6 @@
 #![cfg(feature = "full")]
 //! The fork's HTTP/2 client (`client::conn::http2`) against the fork's server and against
-//! upstream hyper 1.12.0's server, over Unix socket pairs: 4 MiB both ways with a slow reader,
+//! upstream hyper 1.13.0's server, over Unix socket pairs: 4 MiB both ways with a slow reader,
 //! concurrent streams, trailers, graceful shutdown mid-flight, the keep-alive timeout.
 use std::convert::Infallible;
 use std::time::Duration;

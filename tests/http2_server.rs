@@ -1,5 +1,5 @@
 #![cfg(feature = "full")]
-//! The fork's HTTP/2 server (`server::conn::http2`) against upstream hyper 1.12.0's HTTP/2
+//! The fork's HTTP/2 server (`server::conn::http2`) against upstream hyper 1.13.0's HTTP/2
 //! client, over Unix socket pairs: large bodies both ways with a slow reader, many concurrent
 //! streams, trailers both ways, graceful shutdown with every in-flight response delivered
 //! whole, and the keep-alive timeout.

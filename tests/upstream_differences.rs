@@ -1,4 +1,4 @@
-//! Each behavioural difference from upstream hyper 1.12.0 that `UPSTREAM.md` lists, pinned.
+//! Each behavioural difference from upstream hyper 1.13.0 that `UPSTREAM.md` lists, pinned.
 //!
 //! Where upstream's behaviour can be shown safely it runs too, so the test documents both
 //! sides; where upstream panics it is not run.

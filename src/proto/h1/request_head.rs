@@ -2,7 +2,7 @@
 //!
 //! [`parse`] either takes a complete head off the buffer (leaving the body and anything after
 //! it in place), asks for more bytes, or rejects the input with the [`Parse`] kind that picks
-//! the server's error status. Framing headers are checked the way hyper 1.12 checks them, so a
+//! the server's error status. Framing headers are checked the way hyper 1.13 checks them, so a
 //! request is framed identically (and smuggling attempts rejected identically) by both.
 use std::ops::Range;
 
@@ -216,7 +216,7 @@ fn build(
 
 /// Encodes a client's request head into `dst` and returns how its body must be framed.
 ///
-/// Framing follows hyper 1.12: explicit framing headers win over what the body knows about
+/// Framing follows hyper 1.13: explicit framing headers win over what the body knows about
 /// itself; a `transfer-encoding` is completed with `chunked` when it lacks it; a body of
 /// unknown size goes chunked, except on GET, HEAD and CONNECT (and in HTTP/1.0), where it is
 /// not sent at all unless the request declares a length.

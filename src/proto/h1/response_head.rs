@@ -1,6 +1,6 @@
 //! Encoding a server's response head, and choosing how its body is framed.
 //!
-//! The bytes produced here are meant to equal upstream hyper 1.12's for every response it
+//! The bytes produced here are meant to equal upstream hyper 1.13's for every response it
 //! encodes correctly (header order, casing, which framing header is added, where `date` goes),
 //! so that switching to this crate changes nothing on the wire. Where upstream would panic or
 //! corrupt a header, this module returns an error or writes the correct bytes instead; those

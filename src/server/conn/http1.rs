@@ -48,7 +48,7 @@ impl<T, S> Unpin for Connection<T, S> where S: HttpService<IncomingBody> {}
 
 /// Options for HTTP/1 server connections.
 ///
-/// Defaults are those of hyper 1.12 and are not guaranteed to stay the same.
+/// Defaults are those of hyper 1.13 and are not guaranteed to stay the same.
 ///
 /// ```
 /// use hyper::server::conn::http1::Builder;
