@@ -274,6 +274,11 @@ impl Chunked {
                 self.push_trailer_byte(byte)?;
                 Step::TrailerLf
             }
+            // A trailer line must end in CRLF. A bare LF would let the peer and this
+            // decoder disagree on where the trailer section (and so the message) ends.
+            (Step::TrailerStart | Step::Trailer, b'\n') => {
+                return Err(invalid_input("trailer line ends in a bare LF"))
+            }
             (Step::TrailerStart | Step::Trailer, _) => {
                 if self.trailers.is_none() {
                     self.trailers = Some(BytesMut::with_capacity(64));
@@ -445,6 +450,46 @@ mod tests {
                 .expect_err(&format!("{:?} should fail", String::from_utf8_lossy(input)));
             assert_ne!(err.kind(), io::ErrorKind::UnexpectedEof, "{err}");
         }
+    }
+
+    #[test]
+    fn a_bare_lf_anywhere_in_the_trailer_section_is_rejected() {
+        // Each would end the section early for a lenient reader and leave the rest (here a
+        // request line) to be read as the next message.
+        let sections: &[&[u8]] = &[
+            b"\n",
+            b"\nPOST /other HTTP/1.1\r\n\r\n",
+            b"Name\n: v\r\n\r\n",
+            b"Name: first\nsecond\r\n\r\n",
+            b"Name: v\r\n\n",
+            b"Name: v\r\nOther: w\n\r\n",
+        ];
+        for section in sections {
+            let mut input = b"2\r\nok\r\n0\r\n".to_vec();
+            input.extend_from_slice(section);
+            for step in [1, 3, input.len()] {
+                let err = decode_in_steps(chunked(), &input, step).expect_err(&format!(
+                    "{:?} in pieces of {step}",
+                    String::from_utf8_lossy(section)
+                ));
+                assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn trailers_end_exactly_at_their_blank_line() {
+        let mut buf = BytesMut::from(&b"0\r\nA: 1\r\nB: 2\r\n\r\nGET /next HTTP/1.1\r\n\r\n"[..]);
+        let mut decoder = chunked();
+        match decoder.decode(&mut buf, false).unwrap() {
+            Decoded::Trailers(t) => {
+                assert_eq!(t.len(), 2);
+                assert_eq!(t["b"], "2");
+            }
+            other => panic!("expected trailers, got {other:?}"),
+        }
+        assert!(decoder.is_complete());
+        assert_eq!(&buf[..], b"GET /next HTTP/1.1\r\n\r\n");
     }
 
     #[test]
