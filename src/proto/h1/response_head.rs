@@ -419,6 +419,12 @@ pub(crate) fn parse(
         }
         headers.append(name, value);
     }
+    // With both framing headers, `transfer-encoding` decides the body's length; a
+    // `content-length` left in the map would tell the application a length the body does
+    // not have.
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        headers.remove(header::CONTENT_LENGTH);
+    }
 
     let mut response = http::Response::new(());
     *response.status_mut() = status;
@@ -658,5 +664,58 @@ pub(crate) fn write_title_case(dst: &mut BytesMut, name: &[u8]) {
             b
         }]);
         upper_next = b == b'-';
+    }
+}
+
+#[cfg(all(test, feature = "client"))]
+mod parse_tests {
+    use super::*;
+
+    fn config() -> HeadConfig {
+        HeadConfig {
+            parser: httparse::ParserConfig::default(),
+            max_headers: None,
+            max_header_size: None,
+            max_buf: 1 << 16,
+            preserve_case: false,
+        }
+    }
+
+    /// Parses a complete response head to a GET.
+    fn parse_final(bytes: &[u8]) -> FinalResponse {
+        let mut buf = BytesMut::from(bytes);
+        let parsed = parse(
+            &mut buf,
+            &config(),
+            &mut HeadScratch::default(),
+            &mut None,
+            Some(&Method::GET),
+            false,
+        );
+        match parsed {
+            Ok(Some(ParsedResponse::Final(response))) => response,
+            other => panic!("expected a final response, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn with_both_framing_headers_only_transfer_encoding_is_visible() {
+        for head in [
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\ntransfer-encoding: chunked\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 7\r\n\r\n",
+        ] {
+            let response = parse_final(head);
+            assert_eq!(response.body, Framing::Chunked);
+            let headers = response.head.headers();
+            assert!(!headers.contains_key(header::CONTENT_LENGTH), "{headers:?}");
+            assert_eq!(headers[header::TRANSFER_ENCODING], "chunked");
+        }
+    }
+
+    #[test]
+    fn a_lone_content_length_stays_visible() {
+        let response = parse_final(b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n");
+        assert_eq!(response.body, Framing::Length(7));
+        assert_eq!(response.head.headers()[header::CONTENT_LENGTH], "7");
     }
 }
