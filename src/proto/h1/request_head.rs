@@ -308,8 +308,10 @@ fn choose_request_framing(parts: &mut http::request::Parts, size: BodySize) -> B
         return BodyEncoder::Length(0);
     }
     let declared = declared_content_length(headers);
-    if parts.version != Version::HTTP_11 {
-        // HTTP/1.0 has no chunked coding, so only a declared length can carry a body.
+    // Every version but 1.0 goes out as HTTP/1.1 (see the request line) and is framed as such:
+    // a request marked HTTP/2 may be chunked. HTTP/1.0 has no chunked coding, so only a
+    // declared length can carry a body there.
+    if parts.version == Version::HTTP_10 {
         headers.remove(header::TRANSFER_ENCODING);
         return match (declared, size) {
             (Some(n), _) => BodyEncoder::Length(n),
@@ -561,5 +563,34 @@ mod tests {
                 &Bytes::from_static(b"x-mixed-case")
             ]
         );
+    }
+
+    #[cfg(feature = "client")]
+    #[test]
+    fn a_body_of_unknown_size_is_chunked_in_every_version_written_as_http11() {
+        for (version, chunked) in [
+            (Version::HTTP_11, true),
+            (Version::HTTP_2, true),
+            (Version::HTTP_10, false),
+        ] {
+            let (mut parts, ()) = http::Request::post("/upload")
+                .version(version)
+                .body(())
+                .unwrap()
+                .into_parts();
+            let mut dst = BytesMut::new();
+            let encoder = encode(&mut parts, BodySize::Unknown, false, &mut dst);
+            let text = String::from_utf8_lossy(&dst);
+            assert_eq!(
+                matches!(encoder, BodyEncoder::Chunked { .. }),
+                chunked,
+                "{version:?}: {text}"
+            );
+            assert_eq!(
+                text.contains("transfer-encoding: chunked\r\n"),
+                chunked,
+                "{version:?}: {text}"
+            );
+        }
     }
 }
