@@ -921,6 +921,17 @@ fn bodies() -> Vec<Script> {
             ))
             .then("4\r\nmore\r\n0\r\n\r\n")
             .then(get_close("/hello")),
+        Script::new("chunked_trailers_ending_in_a_bare_lf")
+            .send(&chunked_head)
+            .then("5\r\nhello\r\n0\r\nX-Trailer: 1\n\r\n")
+            .then(get_close("/hello")),
+        Script::new("chunked_trailer_section_starting_with_a_bare_lf")
+            .send(req(
+                "POST /echo HTTP/1.1",
+                &["Host: example.test", "Transfer-Encoding: chunked"],
+                b"2\r\nhi\r\n0\r\n\nGET /smuggled HTTP/1.1\r\nHost: example.test\r\n\r\n",
+            ))
+            .pause_eof(),
         Script::new("client_eof_mid_body")
             .send(req(
                 "POST /echo HTTP/1.1",
@@ -1056,6 +1067,23 @@ fn upgrades() -> Vec<Script> {
         Script::new("upgrade_after_keep_alive_request")
             .send(get("/hello"))
             .then(&upgrade_req)
+            .then("tunnelled")
+            .pause_eof(),
+        Script::new("upgrade_with_keep_alive_disabled")
+            .send(&upgrade_req)
+            .then("tunnelled")
+            .pause_eof()
+            .with(|c| c.keep_alive = false),
+        Script::new("upgrade_request_also_asking_to_close")
+            .send(req(
+                "GET /upgrade HTTP/1.1",
+                &[
+                    "Host: example.test",
+                    "Connection: Upgrade, close",
+                    "Upgrade: websocket",
+                ],
+                b"",
+            ))
             .then("tunnelled")
             .pause_eof(),
         Script::new("upgrade_without_with_upgrades")

@@ -568,6 +568,7 @@ where
             &mut parts.headers,
             self.peer_version,
             self.keep_alive,
+            true,
         );
         self.request_method = Some(parts.method.clone());
         self.on_informational = parts.extensions.remove::<OnInformational>();

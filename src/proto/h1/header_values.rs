@@ -8,7 +8,8 @@ use http::Version;
 
 /// Aligns an outgoing head with what the peer understands, as hyper does: an HTTP/1.0 peer
 /// gets an HTTP/1.0 message that keeps the connection only with `keep-alive`, and an HTTP/1.1
-/// peer of a connection that will close is told `connection: close`.
+/// peer of a connection that will close is told `connection: close` when `announce_close`
+/// (false for a `101`, which hands the connection to another protocol instead of closing it).
 ///
 /// Returns whether the connection may stay open after this message.
 pub(crate) fn adjust_for_peer(
@@ -16,6 +17,7 @@ pub(crate) fn adjust_for_peer(
     headers: &mut HeaderMap,
     peer: Version,
     mut keep_alive: bool,
+    announce_close: bool,
 ) -> bool {
     if peer == Version::HTTP_10 {
         let has_keep_alive = headers
@@ -30,7 +32,7 @@ pub(crate) fn adjust_for_peer(
             }
         }
         *version = Version::HTTP_10;
-    } else if peer == Version::HTTP_11 && !keep_alive {
+    } else if peer == Version::HTTP_11 && !keep_alive && announce_close {
         let has_close = headers.get_all(header::CONNECTION).iter().any(says_close);
         if !has_close {
             headers.append(header::CONNECTION, HeaderValue::from_static("close"));

@@ -535,6 +535,7 @@ where
             &mut head.headers,
             self.peer_version,
             false,
+            true,
         );
         let cx = EncodeContext {
             request_method: None,
@@ -856,11 +857,13 @@ where
             headers: parts.headers,
             extensions: parts.extensions,
         };
+        let switching_protocols = head.status == StatusCode::SWITCHING_PROTOCOLS;
         self.keep_alive = adjust_for_peer(
             &mut head.version,
             &mut head.headers,
             self.peer_version,
             self.keep_alive,
+            !switching_protocols,
         );
         let cx = EncodeContext {
             request_method: self.request_method.as_ref(),
