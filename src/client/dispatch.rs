@@ -2,13 +2,14 @@
 //!
 //! The handle queues a request with a reply slot; the connection takes requests one at a time
 //! and fills each reply slot with the response or an error. Readiness is the connection's
-//! demand: the handle is ready exactly while the connection waits for a request, which is
-//! what lets a pool see when a connection can be reused. One request may be queued before
-//! the connection asked for it (so a fresh connection needs no round trip first).
+//! demand, one request per demand: a new channel starts with one (so a fresh connection takes
+//! its first request before it was ever polled), and after that the connection renews it
+//! each time it finished an exchange and waits for the next. That is what lets a pool see
+//! when a connection can be reused.
 //!
-//! Nothing is lost on the way: a queued request whose connection goes away comes back to its
-//! sender inside the error, and a reply slot dropped unanswered reports that the connection
-//! task is gone.
+//! Nothing is lost on the way: a queued request whose connection ends comes back to its
+//! sender inside the error (when the connection ends, not only when it is dropped), and a
+//! reply slot dropped unanswered reports that the connection task is gone.
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -50,7 +51,7 @@ impl<T> TrySendError<T> {
 pub(crate) fn channel<T, U>() -> (Sender<T, U>, Receiver<T, U>) {
     let shared = Arc::new(Mutex::new(Queue {
         items: VecDeque::new(),
-        wanted: false,
+        wanted: true,
         receiver_closed: false,
         sender_alive: true,
         sender_waker: None,
@@ -59,7 +60,6 @@ pub(crate) fn channel<T, U>() -> (Sender<T, U>, Receiver<T, U>) {
     (
         Sender {
             shared: shared.clone(),
-            sent_unasked: false,
         },
         Receiver { shared },
     )
@@ -67,7 +67,8 @@ pub(crate) fn channel<T, U>() -> (Sender<T, U>, Receiver<T, U>) {
 
 struct Queue<T, U> {
     items: VecDeque<(T, Callback<T, U>)>,
-    /// The connection is waiting for a request.
+    /// The connection will take one more request: set when the channel is made and whenever
+    /// the connection finds the queue empty, cleared by the request that uses it.
     wanted: bool,
     receiver_closed: bool,
     sender_alive: bool,
@@ -90,8 +91,6 @@ fn wake(waker: Option<Waker>) {
 
 pub(crate) struct Sender<T, U> {
     shared: Shared<T, U>,
-    /// A request was already queued before the connection asked for one.
-    sent_unasked: bool,
 }
 
 impl<T, U> Sender<T, U> {
@@ -132,13 +131,11 @@ impl<T, U> Sender<T, U> {
 
     fn enqueue(&mut self, request: T, callback: Callback<T, U>) -> Result<(), T> {
         let mut q = lock(&self.shared);
-        let allowed = q.wanted || !self.sent_unasked;
-        if !allowed || q.receiver_closed {
+        if !q.wanted || q.receiver_closed {
             drop(q);
             callback.disarm();
             return Err(request);
         }
-        self.sent_unasked = true;
         q.wanted = false;
         q.items.push_back((request, callback));
         let waker = q.receiver_waker.take();
@@ -187,7 +184,8 @@ impl<T, U> Receiver<T, U> {
         Poll::Pending
     }
 
-    /// Stops taking requests; the sender sees the connection closed.
+    /// Stops taking requests; the sender sees the connection closed. Requests already
+    /// queued stay for [`try_recv`](Self::try_recv) or [`cancel_queued`](Self::cancel_queued).
     pub(crate) fn close(&mut self) {
         let mut q = lock(&self.shared);
         q.receiver_closed = true;
@@ -201,12 +199,11 @@ impl<T, U> Receiver<T, U> {
     pub(crate) fn try_recv(&mut self) -> Option<(T, Callback<T, U>)> {
         lock(&self.shared).items.pop_front()
     }
-}
 
-impl<T, U> Drop for Receiver<T, U> {
-    fn drop(&mut self) {
+    /// Closes the channel and gives every request still queued back to its sender, unsent,
+    /// with a canceled error.
+    pub(crate) fn cancel_queued(&mut self) {
         self.close();
-        // Requests that never started go back to their senders.
         let pending: Vec<_> = lock(&self.shared).items.drain(..).collect();
         for (request, callback) in pending {
             callback.send(Err(TrySendError {
@@ -214,6 +211,12 @@ impl<T, U> Drop for Receiver<T, U> {
                 message: Some(request),
             }));
         }
+    }
+}
+
+impl<T, U> Drop for Receiver<T, U> {
+    fn drop(&mut self) {
+        self.cancel_queued();
     }
 }
 
@@ -397,10 +400,11 @@ mod tests {
     }
 
     #[test]
-    fn one_request_may_be_queued_before_the_connection_asks() {
+    fn a_new_channel_takes_one_request_before_the_connection_polls() {
         let (mut tx, mut rx) = channel::<&str, u32>();
-        assert!(!tx.is_ready());
+        assert!(tx.is_ready(), "a new channel starts with one demand");
         let reply = tx.try_send("first").expect("first is accepted unasked");
+        assert!(!tx.is_ready(), "the first request used the demand");
         assert!(
             tx.try_send("second").is_err(),
             "the second waits for demand"
@@ -420,6 +424,27 @@ mod tests {
             Poll::Ready(Some(Ok(7)))
         ));
         assert!(tx.try_send("second").is_ok());
+    }
+
+    #[test]
+    fn cancel_queued_hands_requests_back_while_both_ends_live() {
+        let (mut tx, mut rx) = channel::<&str, u32>();
+        let reply = tx.try_send("queued").unwrap();
+        rx.cancel_queued();
+        assert!(tx.is_closed());
+        assert!(!tx.is_ready());
+        let mut reply = Box::pin(reply);
+        match reply.as_mut().poll(&mut cx()) {
+            Poll::Ready(Some(Err(mut e))) => {
+                assert!(e.error().is_canceled());
+                assert_eq!(e.take_message(), Some("queued"));
+            }
+            other => panic!("unexpected {:?}", other.is_ready()),
+        }
+        assert!(
+            tx.try_send("late").is_err(),
+            "a closed channel takes nothing"
+        );
     }
 
     #[test]

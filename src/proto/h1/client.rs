@@ -161,7 +161,12 @@ where
                     }
                 }
             }
-            self.requests.close();
+            // Requests queued behind the last exchange never start: they go back to their
+            // senders now, not when the connection is dropped. An upgrade keeps the channel
+            // open (and not ready) until the transport is taken out of the connection.
+            if self.upgrade.is_none() {
+                self.requests.cancel_queued();
+            }
             self.ending = Some(Ending::Draining);
         }
         // An upgrade takes the transport as it is; only a plain ending shuts it down.
@@ -236,8 +241,10 @@ where
 
     fn poll_exchanges(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
         for _ in 0..ROUNDS_PER_POLL {
-            let mut progress = self.poll_write_side(cx)?;
-            progress |= self.poll_read_side(cx)?;
+            // Reading first: a server that closed while the connection was idle is noticed
+            // before a queued request is taken, so that request comes back unsent.
+            let mut progress = self.poll_read_side(cx)?;
+            progress |= self.poll_write_side(cx)?;
             progress |= self.complete_exchange();
             if self.is_finished() {
                 return Poll::Ready(Ok(()));

@@ -200,7 +200,7 @@ proptest! {
             extensions: http::Extensions::new(),
         };
         // As the server does before encoding: a closing connection says so.
-        let keep_alive = super::header_values::adjust_for_peer(&mut head.version, &mut head.headers, Version::HTTP_11, keep_alive);
+        let keep_alive = super::header_values::adjust_for_peer(&mut head.version, &mut head.headers, Version::HTTP_11, keep_alive, true);
         let cx = response_head::EncodeContext {
             request_method: Some(&Method::GET),
             keep_alive,
