@@ -154,6 +154,57 @@ macro_rules! client_side {
                 }
             }
 
+            pub async fn the_handle_waits_while_an_upgraded_connection_is_not_taken_apart() {
+                for tunnel in [false, true] {
+                    let (io, mut peer) = UnixStream::pair().unwrap();
+                    let (mut send, mut conn) = connect::<Empty<Bytes>>(io).await;
+                    let req = if tunnel {
+                        Request::connect("example.test:443")
+                            .header("host", "example.test:443")
+                            .body(Empty::new())
+                            .unwrap()
+                    } else {
+                        Request::get("/chat")
+                            .header("host", "example.test")
+                            .header("connection", "upgrade")
+                            .header("upgrade", "chat")
+                            .body(Empty::new())
+                            .unwrap()
+                    };
+                    let mut reply = Box::pin(send.try_send_request(req));
+                    let answer: &[u8] = if tunnel {
+                        b"HTTP/1.1 200 Connection Established\r\n\r\ntunnel bytes"
+                    } else {
+                        b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: chat\r\n\r\ntunnel bytes"
+                    };
+                    let server = async {
+                        read_head(&mut peer).await;
+                        peer.write_all(answer).await.unwrap();
+                        peer
+                    };
+                    let ended = async {
+                        std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)).await
+                    };
+                    let (_peer, ended) = tokio::join!(server, ended);
+                    ended.expect("the connection stops for the upgrade");
+                    let res = poll_once(&mut reply);
+                    assert!(matches!(res, Poll::Ready(Ok(_))), "tunnel={tunnel}");
+                    // The connection still exists until its parts are taken.
+                    assert!(!send.is_closed(), "tunnel={tunnel}");
+                    assert!(!send.is_ready(), "tunnel={tunnel}");
+                    let waker = std::task::Waker::noop();
+                    let mut cx = Context::from_waker(waker);
+                    assert!(
+                        send.poll_ready(&mut cx).is_pending(),
+                        "tunnel={tunnel}: readiness waits, it does not fail"
+                    );
+                    let parts = conn.into_parts();
+                    assert_eq!(&parts.read_buf[..], b"tunnel bytes");
+                    assert!(send.is_closed(), "tunnel={tunnel}");
+                    assert!(matches!(send.poll_ready(&mut cx), Poll::Ready(Err(_))));
+                }
+            }
+
             pub async fn a_request_body_shorter_than_its_content_length_is_an_aborted_write() {
                 for streamed in [false, true] {
                     let (io, mut peer) = UnixStream::pair().unwrap();
@@ -223,4 +274,5 @@ macro_rules! both {
 
 both!(a_fresh_connection_takes_one_request_before_it_is_polled);
 both!(a_request_queued_on_a_connection_whose_peer_closed_comes_back_unsent);
+both!(the_handle_waits_while_an_upgraded_connection_is_not_taken_apart);
 both!(a_request_body_shorter_than_its_content_length_is_an_aborted_write);
