@@ -41,7 +41,7 @@ pub mod upgrade;
 ))]
 mod proto;
 
-#[cfg(all(feature = "client", any(feature = "http1", feature = "http2")))]
+#[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "server")]
 pub mod server;

@@ -2,6 +2,9 @@
 //! safety) as upstream hyper 1.13.0's, for every combination of transport and service whose
 //! own auto traits differ. A downstream crate that spawns a connection on a multi-threaded
 //! runtime, or stores one in a `Sync` struct, compiles against both or against neither.
+//!
+//! The checks below run in this test build's feature set (`full`); the last test builds
+//! `tests/api_parity` once per feature set, which compares every public type there.
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -212,6 +215,45 @@ fn standalone_public_types_have_upstreams_auto_traits() {
             "{name} (Send, Sync, Unpin, UnwindSafe, RefUnwindSafe)"
         );
     }
+}
+
+/// The feature sets whose public types `tests/api_parity` compares with upstream's (the
+/// fork's own test build has only `full`). Auto traits change with them: `body::Incoming` is
+/// unwind safe upstream exactly where it cannot carry an HTTP/1 body.
+const FEATURE_SETS: &[&str] = &[
+    "client,server,http1,http2",
+    "client,http1",
+    "server,http1",
+    "client,http2",
+    "server,http2",
+    "client",
+    "server",
+    "http1",
+    "http2",
+    "",
+];
+
+#[test]
+fn every_feature_set_has_upstreams_modules_and_auto_traits() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut failed = Vec::new();
+    for set in FEATURE_SETS {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["run", "--quiet", "--no-default-features", "--features", set])
+            .arg("--manifest-path")
+            .arg(root.join("tests/api_parity/Cargo.toml"))
+            .env("CARGO_TARGET_DIR", root.join("target/api_parity"))
+            .output()
+            .expect("cargo runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() || !stdout.contains(", 0 differ") {
+            failed.push(format!(
+                "[{set}]\n{stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
 /// A plain executor type for the HTTP/2 builders (it need not execute anything here).

@@ -26,10 +26,16 @@ pub(crate) use self::chan::{BodyLength, Sender};
 #[must_use = "streams do nothing unless polled"]
 pub struct Incoming {
     kind: Kind,
-    /// Upstream hyper's `Incoming` is neither `UnwindSafe` nor `RefUnwindSafe`; keeping the
-    /// same auto traits means code written against one compiles against the other.
-    _unwind: PhantomData<Box<dyn Fn() + Send + Sync>>,
+    _unwind: UnwindMarker,
 }
+
+/// Upstream hyper's `Incoming` is neither `UnwindSafe` nor `RefUnwindSafe` wherever it can
+/// carry an HTTP/1 body, and is both elsewhere; keeping the same auto traits in every feature
+/// set means code written against one compiles against the other.
+#[cfg(all(feature = "http1", any(feature = "client", feature = "server")))]
+type UnwindMarker = PhantomData<Box<dyn Fn() + Send + Sync>>;
+#[cfg(not(all(feature = "http1", any(feature = "client", feature = "server"))))]
+type UnwindMarker = PhantomData<()>;
 
 enum Kind {
     Empty,

@@ -7,6 +7,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -37,6 +38,9 @@ where
 /// The handle that sends requests on a [`Connection`].
 pub struct SendRequest<B> {
     dispatch: dispatch::Sender<Request<B>, Response<IncomingBody>>,
+    /// Upstream's handle is neither `UnwindSafe` nor `RefUnwindSafe`; the same auto traits
+    /// keep code written against one compiling against the other.
+    _unwind: PhantomData<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// The pieces of a [`Connection`] taken apart, to reuse the transport.
@@ -50,12 +54,12 @@ pub struct Parts<T> {
     pub io: T,
 }
 
-// Nothing in a connection is pinned structurally: the request body is boxed and the
-// transport must be `Unpin` to be driven.
+// A connection pins nothing structurally (the request body is boxed), so it is `Unpin`
+// exactly when its transport is, as upstream's is.
 impl<T, B> Unpin for Connection<T, B>
 where
     B: Body + 'static,
-    T: Read + Write,
+    T: Read + Write + Unpin,
 {
 }
 
@@ -409,7 +413,13 @@ impl Builder {
         async move {
             let (tx, rx) = dispatch::channel();
             let inner = ClientConn::new(io, rx, cfg);
-            Ok((SendRequest { dispatch: tx }, Connection { inner }))
+            Ok((
+                SendRequest {
+                    dispatch: tx,
+                    _unwind: PhantomData,
+                },
+                Connection { inner },
+            ))
         }
     }
 }
