@@ -342,3 +342,63 @@ async fn an_abandoned_request_body_is_consumed_before_the_connection_completes()
     assert!(fork::still_running_after_answering_an_unread_body().await);
     assert!(!upstream::still_running_after_answering_an_unread_body().await);
 }
+
+macro_rules! client_side {
+    ($module:ident, $krate:ident) => {
+        mod $module {
+            use super::*;
+
+            tokio_io_for!($krate, ClientIo);
+
+            /// Sends one request marked `version` on a fresh connection; returns the request
+            /// line the peer received (empty if none) and whether the connection task panicked.
+            pub async fn send_with_version(version: Version) -> (String, bool) {
+                let (io, mut peer) = UnixStream::pair().unwrap();
+                let (mut send, conn) =
+                    $krate::client::conn::http1::handshake::<_, Full<Bytes>>(ClientIo(io))
+                        .await
+                        .unwrap();
+                let conn = tokio::spawn(conn);
+                let req = Request::post("/v")
+                    .header("host", "example.test")
+                    .version(version)
+                    .body(Full::new(Bytes::from_static(b"body")))
+                    .unwrap();
+                let reply = tokio::spawn(send.send_request(req));
+                let mut got = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !got.windows(2).any(|w| w == b"\r\n") {
+                    match tokio::time::timeout(Duration::from_secs(5), peer.read(&mut buf)).await {
+                        Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+                        _ => break,
+                    }
+                }
+                drop(peer);
+                let _ = reply.await;
+                let panicked = conn.await.is_err_and(|e| e.is_panic());
+                let line = String::from_utf8_lossy(&got)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                (line, panicked)
+            }
+        }
+    };
+}
+
+client_side!(fork_client, hyper);
+client_side!(upstream_client, hyper_upstream);
+
+#[tokio::test]
+async fn a_request_with_an_unsupported_version_is_sent_as_http11_without_panicking() {
+    for version in [Version::HTTP_09, Version::HTTP_3] {
+        let (line, panicked) = fork_client::send_with_version(version).await;
+        assert_eq!(line, "POST /v HTTP/1.1", "{version:?}");
+        assert!(!panicked);
+
+        let (line, panicked) = upstream_client::send_with_version(version).await;
+        assert!(line.is_empty(), "{version:?}: {line}");
+        assert!(panicked, "{version:?}");
+    }
+}
