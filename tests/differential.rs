@@ -1133,6 +1133,13 @@ fn malformed() -> Vec<Script> {
             .send("GET / HTTP/1.2\r\nHost: example.test\r\n\r\n")
             .with(|c| c.auto_date_header = false),
         Script::new("http09_style_request_line").send("GET /\r\n\r\n"),
+        // Bytes that can never start a request, with no blank line to end a head: they are
+        // answered at once, not when a timer or a full buffer ends the wait.
+        Script::new("tls_client_hello_to_a_plain_http_port")
+            .send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 random bytes of a hello")
+            .with(|c| c.half_close = true),
+        Script::new("http09_request_line_without_blank_line").send("GET /\r\n"),
+        Script::new("nul_in_the_request_target").send("GET /a\x00b"),
         Script::new("invalid_header_line")
             .send("GET / HTTP/1.1\r\nHost example.test\r\n\r\n")
             .with(|c| c.keep_alive = false),

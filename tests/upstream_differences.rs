@@ -343,6 +343,53 @@ async fn an_abandoned_request_body_is_consumed_before_the_connection_completes()
     assert!(!upstream::still_running_after_answering_an_unread_body().await);
 }
 
+/// Sends a valid start of a head, then (in a second write) bytes no head may contain, and
+/// returns what the server answered within `wait` (the client keeps its end open).
+macro_rules! answer_to_invalid_bytes_in_a_later_piece {
+    ($krate:ident, $io:ident, $wait:expr) => {{
+        let (client, server) = UnixStream::pair().unwrap();
+        let conn = $krate::server::conn::http1::Builder::new().serve_connection(
+            $io(server),
+            $krate::service::service_fn(|_req| async {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+            }),
+        );
+        let server = tokio::spawn(conn);
+        let (mut rd, mut wr) = client.into_split();
+        wr.write_all(b"GET / HTTP/1.1\r\nHost: example.test\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        wr.write_all(b"X-Bad: a\x00").await.unwrap();
+        let mut wire = Vec::new();
+        let _ = tokio::time::timeout($wait, rd.read_to_end(&mut wire)).await;
+        server.abort();
+        wire
+    }};
+}
+
+#[tokio::test]
+async fn invalid_bytes_in_a_later_piece_of_a_head_are_rejected_at_once() {
+    // The fork parses every arrival of a head up to 8 KiB, so it answers 400 when the NUL
+    // arrives. Upstream parses again only once a blank line arrives (or a timer or a full
+    // buffer ends the wait), so it is still silent.
+    let wait = Duration::from_millis(300);
+    tokio_io_for!(hyper, ForkIo);
+    tokio_io_for!(hyper_upstream, UpIo);
+    let fork = answer_to_invalid_bytes_in_a_later_piece!(hyper, ForkIo, wait);
+    assert!(
+        fork.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
+        "{}",
+        String::from_utf8_lossy(&fork)
+    );
+    let upstream = answer_to_invalid_bytes_in_a_later_piece!(hyper_upstream, UpIo, wait);
+    assert!(
+        upstream.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&upstream)
+    );
+}
+
 macro_rules! client_side {
     ($module:ident, $krate:ident) => {
         mod $module {

@@ -1,10 +1,16 @@
 //! What both roles' head parsers share: limits, the incremental scan for a head's end, the
 //! header slots handed to httparse, and turning parsed fields into `http` types.
 //!
-//! A head arrives in pieces. After an incomplete parse the scratch remembers how far the
-//! buffer went; the next attempt first scans only the new bytes for the blank line that ends
-//! a head, and parses again only once one is there. The limits are checked while a head is
-//! still incomplete, so a peer cannot make the buffer grow past them.
+//! A head arrives in pieces, and bytes that can never start a valid head (a TLS handshake
+//! sent to a plain-HTTP port, a NUL, an HTTP/0.9 request line) must be rejected as soon as
+//! they arrive, not once a blank line, a timer or a full buffer ends the wait. So every
+//! arrival is parsed while the incomplete head is small (up to [`EAGER_PARSE_LEN`]). Past
+//! that, re-parsing the whole head at each arrival would cost quadratic time with a peer that
+//! sends a byte at a time; the scratch remembers how far the buffer went, scans only the new
+//! bytes for the blank line that ends a head, and parses again when one is there or when the
+//! head has doubled since the last parse (so the total work stays linear in the head's
+//! size). The limits are checked while a head is still incomplete, so a peer cannot make the
+//! buffer grow past them.
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
@@ -18,6 +24,8 @@ use crate::error::{Header, Parse};
 pub(crate) const DEFAULT_MAX_HEADERS: usize = 100;
 /// Header names longer than this make the head too large.
 const MAX_NAME_LEN: usize = 1 << 16;
+/// An incomplete head up to this size is parsed at every arrival of bytes.
+pub(crate) const EAGER_PARSE_LEN: usize = 8 * 1024;
 
 /// Limits and options for parsing heads.
 #[derive(Clone, Debug)]
@@ -35,27 +43,40 @@ pub(crate) struct HeadConfig {
 pub(crate) struct HeadScratch {
     /// Where each field's name and value lie in the head.
     pub(crate) fields: Vec<(Range<usize>, Range<usize>)>,
-    /// Length of the buffer at the last incomplete parse; bytes before it hold no head end.
+    /// Length of the buffer at the last incomplete attempt; bytes before it hold no head end.
     partial_len: Option<usize>,
+    /// Length of the buffer at the last incomplete parse.
+    parsed_len: usize,
 }
 
 impl HeadScratch {
-    /// Whether parsing `buf` again could succeed: false while no head end arrived since the
-    /// last incomplete attempt.
+    /// Whether to parse `buf` now: always while it is small, and past that once a head end
+    /// arrived since the last incomplete attempt or the head doubled since the last parse.
     pub(crate) fn worth_parsing(&self, buf: &[u8]) -> bool {
         match self.partial_len {
+            None => !buf.is_empty(),
+            Some(_) if buf.len() <= EAGER_PARSE_LEN => true,
+            Some(_) if buf.len() >= 2 * self.parsed_len => true,
             Some(prev) => has_head_end(buf, prev.saturating_sub(3)),
-            None => true,
         }
     }
 
-    /// Records an incomplete head, or rejects it if it already reached a limit.
-    pub(crate) fn incomplete(&mut self, buf: &[u8], cfg: &HeadConfig) -> Result<(), Parse> {
+    /// Records an incomplete head, or rejects it if it already reached a limit. `parsed`
+    /// says whether the attempt ran the parser (rather than being skipped).
+    pub(crate) fn incomplete(
+        &mut self,
+        buf: &[u8],
+        cfg: &HeadConfig,
+        parsed: bool,
+    ) -> Result<(), Parse> {
         let len = buf.len();
         if cfg.max_header_size.is_some_and(|max| len >= max) || len >= cfg.max_buf {
             return Err(Parse::TooLarge);
         }
         self.partial_len = Some(len);
+        if parsed {
+            self.parsed_len = len;
+        }
         Ok(())
     }
 
@@ -66,6 +87,7 @@ impl HeadScratch {
         fields: &[httparse::Header<'_>],
     ) -> Result<(), Parse> {
         self.partial_len = None;
+        self.parsed_len = 0;
         self.fields.clear();
         for field in fields {
             if field.name.len() >= MAX_NAME_LEN {
@@ -163,11 +185,40 @@ mod tests {
             preserve_case: false,
         };
         let mut scratch = HeadScratch::default();
-        assert!(scratch.incomplete(b"123456789", &cfg).is_ok());
-        assert!(!scratch.worth_parsing(b"123456789a"));
+        assert!(scratch.incomplete(b"123456789", &cfg, true).is_ok());
         assert_eq!(
-            scratch.incomplete(b"1234567890", &cfg),
+            scratch.incomplete(b"1234567890", &cfg, true),
             Err(Parse::TooLarge)
         );
+    }
+
+    #[test]
+    fn small_heads_are_parsed_at_every_arrival_and_large_ones_only_when_they_may_end() {
+        let cfg = HeadConfig {
+            parser: httparse::ParserConfig::default(),
+            max_headers: None,
+            max_header_size: None,
+            max_buf: 1 << 20,
+            preserve_case: false,
+        };
+        let mut scratch = HeadScratch::default();
+        assert!(!scratch.worth_parsing(b""));
+        scratch.incomplete(b"", &cfg, false).unwrap();
+        assert!(scratch.worth_parsing(b"GET"), "a first piece is parsed");
+        scratch.incomplete(b"GET", &cfg, true).unwrap();
+        assert!(scratch.worth_parsing(b"GET / HT"), "so is every small one");
+
+        // A large head that does not end is parsed again only once it doubled.
+        let big = vec![b'a'; EAGER_PARSE_LEN + 100];
+        scratch.incomplete(&big, &cfg, true).unwrap();
+        let mut more = big.clone();
+        more.extend_from_slice(b"bbbb");
+        assert!(!scratch.worth_parsing(&more));
+        scratch.incomplete(&more, &cfg, false).unwrap();
+        let mut ended = more.clone();
+        ended.extend_from_slice(b"\r\n\r\n");
+        assert!(scratch.worth_parsing(&ended), "a head end arrived");
+        let doubled = vec![b'a'; 2 * big.len()];
+        assert!(scratch.worth_parsing(&doubled), "the head doubled");
     }
 }

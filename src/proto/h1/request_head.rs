@@ -46,8 +46,8 @@ pub(crate) fn parse(
     scratch: &mut HeadScratch,
     spare: &mut Option<HeaderMap>,
 ) -> Result<Option<ParsedRequest>, Parse> {
-    if buf.is_empty() || !scratch.worth_parsing(buf) {
-        scratch.incomplete(buf, cfg)?;
+    if !scratch.worth_parsing(buf) {
+        scratch.incomplete(buf, cfg, false)?;
         return Ok(None);
     }
     let bytes: &[u8] = buf;
@@ -82,7 +82,7 @@ pub(crate) fn parse(
         )))
     })?;
     let Some((head_len, method, path_at, minor)) = parsed else {
-        scratch.incomplete(buf, cfg)?;
+        scratch.incomplete(buf, cfg, true)?;
         return Ok(None);
     };
     let head = take_head(buf, head_len);

@@ -326,8 +326,8 @@ pub(crate) fn parse(
     request_method: Option<&Method>,
     http09: bool,
 ) -> Result<Option<ParsedResponse>, Parse> {
-    if buf.is_empty() || !scratch.worth_parsing(buf) {
-        scratch.incomplete(buf, cfg)?;
+    if !scratch.worth_parsing(buf) {
+        scratch.incomplete(buf, cfg, false)?;
         return Ok(None);
     }
     let bytes: &[u8] = buf;
@@ -361,7 +361,7 @@ pub(crate) fn parse(
     })?;
     let (head_len, status, reason, version) = match parsed {
         None => {
-            scratch.incomplete(buf, cfg)?;
+            scratch.incomplete(buf, cfg, true)?;
             return Ok(None);
         }
         Some(StatusLine::Http09) => {
@@ -402,10 +402,14 @@ pub(crate) fn parse(
     let mut keep_alive = version == Version::HTTP_11;
     let mut saw_close = false;
     for (name_at, value_at) in &scratch.fields {
-        let (name, mut value) = field(&head, name_at, value_at)?;
-        if unfold && value.as_bytes().contains(&b'\n') {
-            value = unfold_value(value.as_bytes())?;
-        }
+        let (name, value) = if unfold && head[value_at.clone()].contains(&b'\n') {
+            // A folded value holds line breaks, which no `HeaderValue` may: unfold it first.
+            let name = HeaderName::from_bytes(&head[name_at.clone()])
+                .map_err(|_| Parse::Header(crate::error::Header::Token))?;
+            (name, unfold_value(&head[value_at.clone()])?)
+        } else {
+            field(&head, name_at, value_at)?
+        };
         if name == header::CONNECTION {
             if saw_close || says_close(&value) {
                 saw_close = true;
@@ -710,6 +714,86 @@ mod parse_tests {
             assert!(!headers.contains_key(header::CONTENT_LENGTH), "{headers:?}");
             assert_eq!(headers[header::TRANSFER_ENCODING], "chunked");
         }
+    }
+
+    fn parse_with(
+        bytes: &[u8],
+        cfg: &HeadConfig,
+        http09: bool,
+    ) -> Result<Option<ParsedResponse>, Parse> {
+        let mut buf = BytesMut::from(bytes);
+        parse(
+            &mut buf,
+            cfg,
+            &mut HeadScratch::default(),
+            &mut None,
+            Some(&Method::GET),
+            http09,
+        )
+    }
+
+    #[test]
+    fn folded_values_are_joined_with_single_spaces_when_allowed() {
+        let head = b"HTTP/1.1 200 OK\r\nX-Folded: first\r\n second\r\n\t third\r\nX-Plain: p\r\ncontent-length: 0\r\n\r\n";
+        let mut cfg = config();
+        cfg.parser
+            .allow_obsolete_multiline_headers_in_responses(true);
+        for step in 1..=head.len() {
+            // Whatever the pieces, the parse of the whole head gives the same result.
+            let mut buf = BytesMut::new();
+            let mut scratch = HeadScratch::default();
+            let mut parsed = None;
+            for piece in head.chunks(step) {
+                buf.extend_from_slice(piece);
+                if let Some(p) = parse(
+                    &mut buf,
+                    &cfg,
+                    &mut scratch,
+                    &mut None,
+                    Some(&Method::GET),
+                    false,
+                )
+                .unwrap()
+                {
+                    parsed = Some(p);
+                }
+            }
+            let Some(ParsedResponse::Final(response)) = parsed else {
+                panic!("pieces of {step}: no response");
+            };
+            let headers = response.head.headers();
+            assert_eq!(
+                headers["x-folded"], "first second third",
+                "pieces of {step}"
+            );
+            assert_eq!(headers["x-plain"], "p");
+        }
+        assert!(
+            parse_with(head, &config(), false).is_err(),
+            "folding is rejected unless allowed"
+        );
+    }
+
+    #[test]
+    fn a_bare_body_is_an_http09_response_when_allowed_without_waiting_for_a_blank_line() {
+        // As on a connection: a first attempt finds the buffer empty, then the bytes arrive.
+        let mut buf = BytesMut::new();
+        let mut scratch = HeadScratch::default();
+        let method = Some(&Method::GET);
+        assert!(matches!(
+            parse(&mut buf, &config(), &mut scratch, &mut None, method, true),
+            Ok(None)
+        ));
+        buf.extend_from_slice(b"just some text");
+        let parsed = parse(&mut buf, &config(), &mut scratch, &mut None, method, true).unwrap();
+        let Some(ParsedResponse::Final(response)) = parsed else {
+            panic!("expected an HTTP/0.9 response, got {parsed:?}");
+        };
+        assert_eq!(response.head.version(), Version::HTTP_09);
+        assert_eq!(response.body, Framing::UntilClose);
+        // A prefix of a status line still waits for more.
+        assert!(matches!(parse_with(b"HTT", &config(), true), Ok(None)));
+        assert!(parse_with(b"just some text", &config(), false).is_err());
     }
 
     #[test]
