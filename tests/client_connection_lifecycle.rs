@@ -40,7 +40,7 @@ fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
 /// Polls `conn` (without a runtime waker: the test drives it) until `done` holds.
 async fn drive_until<F: Future + Unpin>(conn: &mut F, mut done: impl FnMut() -> bool) {
     for _ in 0..2000 {
-        if let Poll::Ready(_) = poll_once(conn) {
+        if poll_once(conn).is_ready() {
             panic!("the connection ended early");
         }
         if done() {
@@ -237,7 +237,11 @@ macro_rules! client_side {
                     assert!(err.is_body_write_aborted(), "streamed={streamed}: {err:?}");
                     let mut wire = Vec::new();
                     drop(send);
-                    let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                    tokio::time::timeout(Duration::from_secs(5), conn)
+                        .await
+                        .expect("the connection ends once the handle is gone")
+                        .expect("the connection task does not panic")
+                        .expect("the request took the error; the connection ends cleanly");
                     peer.read_to_end(&mut wire).await.unwrap();
                     if WRITES_WHAT_IT_ENCODED {
                         assert!(

@@ -53,11 +53,12 @@ macro_rules! client_side {
                 tokio::spawn(conn);
                 let server = tokio::spawn(async move {
                     let mut buf = [0u8; 1024];
-                    let _ = peer.read(&mut buf).await;
+                    let n = peer.read(&mut buf).await.unwrap();
+                    assert!(buf[..n].starts_with(b"GET / HTTP/1.1\r\n"));
                     peer.write_all(response).await.unwrap();
                     peer.shutdown().await.unwrap();
-                    // Keep the read side until the client is done.
-                    let _ = peer.read(&mut buf).await;
+                    // Keep the read side open until the client is done.
+                    let _rest = peer.read_to_end(&mut Vec::new()).await;
                 });
                 let req = $krate::Request::get("/")
                     .header("host", "example.test")
@@ -100,7 +101,10 @@ macro_rules! client_side {
                     },
                 };
                 drop(send);
-                let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+                tokio::time::timeout(Duration::from_secs(5), server)
+                    .await
+                    .expect("the peer finishes once the client closed")
+                    .expect("the peer's checks hold");
                 seen
             }
         }

@@ -99,8 +99,9 @@ macro_rules! server_side {
                 if let Some(delay) = opts.delay_input {
                     tokio::time::sleep(delay).await;
                 }
-                // A server that panicked before reading has closed its end.
-                let _ = wr.write_all(input).await;
+                // A server that panicked before reading has closed its end; what it wrote
+                // (nothing) is read below either way.
+                wr.write_all(input).await.ok();
                 let mut wire = Vec::new();
                 tokio::time::timeout(Duration::from_secs(10), rd.read_to_end(&mut wire))
                     .await
@@ -138,7 +139,8 @@ macro_rules! server_side {
                 assert!(out.windows(19).any(|w| w == b"connection: close\r\n"));
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 let running = !server.is_finished();
-                let _ = wr.write_all(&vec![b'b'; 200_000]).await;
+                // Upstream's side may be closed already; then the write fails, which is fine.
+                let _sent = wr.write_all(&vec![b'b'; 200_000]).await;
                 tokio::time::timeout(Duration::from_secs(10), server)
                     .await
                     .expect("the connection completes")
@@ -362,7 +364,12 @@ macro_rules! answer_to_invalid_bytes_in_a_later_piece {
         tokio::time::sleep(Duration::from_millis(20)).await;
         wr.write_all(b"X-Bad: a\x00").await.unwrap();
         let mut wire = Vec::new();
-        let _ = tokio::time::timeout($wait, rd.read_to_end(&mut wire)).await;
+        // Upstream stays silent: reading stops at `$wait` with nothing read.
+        let read = tokio::time::timeout($wait, rd.read_to_end(&mut wire)).await;
+        assert!(
+            read.is_err() || !wire.is_empty(),
+            "the server closed silently"
+        );
         server.abort();
         wire
     }};
@@ -421,7 +428,9 @@ macro_rules! client_side {
                     }
                 }
                 drop(peer);
-                let _ = reply.await;
+                // The fork's request fails (its peer is gone); upstream's reply is dropped by
+                // the panicking connection task.
+                reply.await.expect("the request task does not panic").ok();
                 let panicked = conn.await.is_err_and(|e| e.is_panic());
                 let line = String::from_utf8_lossy(&got)
                     .lines()

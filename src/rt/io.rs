@@ -922,8 +922,8 @@ mod tests {
             use std::pin::Pin;
             use std::task::{Context, Poll};
 
-            pub struct Loopback {
-                pub pending: Vec<u8>,
+            pub(super) struct Loopback {
+                pub(super) pending: Vec<u8>,
             }
 
             impl api::Read for Loopback {
@@ -962,7 +962,7 @@ mod tests {
                 }
             }
 
-            pub async fn round_trip(data: &[u8]) -> Vec<u8> {
+            pub(super) async fn round_trip(data: &[u8]) -> Vec<u8> {
                 use api::{Read as _, Write as _};
                 let mut io = Loopback {
                     pending: Vec::new(),

@@ -287,7 +287,7 @@ mod tests {
             use std::task::{Context, Poll};
             use std::time::{Duration, Instant};
 
-            pub struct Instant0;
+            pub(super) struct Instant0;
 
             impl Future for Instant0 {
                 type Output = ();
@@ -298,7 +298,7 @@ mod tests {
 
             impl api::Sleep for Instant0 {}
 
-            pub struct Fixed(pub Instant);
+            pub(super) struct Fixed(pub(super) Instant);
 
             impl api::Timer for Fixed {
                 fn sleep(&self, _: Duration) -> Pin<Box<dyn api::Sleep>> {
@@ -312,7 +312,7 @@ mod tests {
                 }
             }
 
-            pub async fn run(base: Instant) -> (bool, bool, Instant) {
+            pub(super) async fn run(base: Instant) -> (bool, bool, Instant) {
                 use api::Timer as _;
                 let timer = Fixed(base);
                 let mut sleep = timer.sleep(Duration::from_millis(1));
