@@ -452,16 +452,20 @@ where
 {
     /// Stops the connection from taking new requests; see
     /// [`Connection::graceful_shutdown`]. Does nothing once the connection was upgraded.
-    pub fn graceful_shutdown(mut self: Pin<&mut Self>) {
-        if let Some(conn) = self.inner.as_mut() {
-            Pin::new(conn).graceful_shutdown();
+    pub fn graceful_shutdown(self: Pin<&mut Self>) {
+        let this = self.get_mut();
+        match &mut this.inner {
+            Some(running) => Pin::new(running).graceful_shutdown(),
+            None => trace!("graceful shutdown of an upgraded connection: nothing to stop"),
         }
     }
 
     /// Takes the connection apart; `None` if it was upgraded (the upgrade owns the
     /// transport).
     pub fn into_parts(self) -> Option<Parts<I, S>> {
-        self.inner.map(Connection::into_parts)
+        let UpgradeableConnection { inner } = self;
+        let running = inner?;
+        Some(running.into_parts())
     }
 }
 
