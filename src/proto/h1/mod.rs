@@ -22,7 +22,8 @@ pub(crate) mod client;
 #[cfg(all(test, feature = "client", feature = "server"))]
 mod codec_roundtrip_tests;
 
-#[cfg(all(test, feature = "server"))]
+// The explorer drives both roles against each other.
+#[cfg(all(test, feature = "client", feature = "server"))]
 mod explore;
 pub(crate) mod head_scan;
 pub(crate) mod header_values;
