@@ -236,6 +236,11 @@ where
         }
     }
 
+    /// The executor the connections this builder makes will spawn their tasks on.
+    pub fn executor(&self) -> &Ex {
+        &self.exec
+    }
+
     /// The timer for keep-alive pings; without one, `keep_alive_interval` has no effect.
     pub fn timer<M>(&mut self, timer: M) -> &mut Builder<Ex>
     where
@@ -388,5 +393,19 @@ where
                 Connection { conn },
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Builder;
+
+    #[test]
+    fn the_builder_hands_back_the_executor_it_was_made_with() {
+        #[derive(Clone, Debug, PartialEq)]
+        struct Named(&'static str);
+        let builder = Builder::new(Named("pool-a"));
+        assert_eq!(builder.executor(), &Named("pool-a"));
+        assert_eq!(builder.clone().executor(), &Named("pool-a"));
     }
 }

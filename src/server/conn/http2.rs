@@ -101,6 +101,11 @@ impl<E> Builder<E> {
         }
     }
 
+    /// The executor the connections this builder serves will spawn their stream tasks on.
+    pub fn executor(&self) -> &E {
+        &self.exec
+    }
+
     /// Sets whether every response gets a `Date` header (default `true`).
     pub fn auto_date_header(&mut self, enabled: bool) -> &mut Self {
         self.with(|c| c.date_header = enabled)
@@ -233,5 +238,19 @@ impl<E> Builder<E> {
                 self.timer.clone(),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Builder;
+
+    #[test]
+    fn the_builder_hands_back_the_executor_it_was_made_with() {
+        #[derive(Clone, Debug, PartialEq)]
+        struct Named(&'static str);
+        let mut builder = Builder::new(Named("streams"));
+        builder.max_concurrent_streams(10);
+        assert_eq!(builder.executor(), &Named("streams"));
     }
 }
