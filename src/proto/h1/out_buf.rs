@@ -190,17 +190,22 @@ impl<B: Buf> OutBuf<B> {
                     "transport accepted no bytes while output was owed",
                 )));
             }
+            // A transport that claims more than it was given is broken: which bytes reached
+            // the peer is unknown, so the connection cannot go on as if some were written.
+            let offered: usize = slices[..used].iter().map(|s| s.len()).sum();
+            if n > offered {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "transport reported more bytes written than it was offered",
+                )));
+            }
             self.consume(n);
         }
         Poll::Ready(Ok(()))
     }
 
+    /// Drops the first `n` owed bytes; `n` never exceeds what was offered, so never `owed`.
     fn consume(&mut self, mut n: usize) {
-        debug_assert!(
-            n <= self.owed,
-            "transport claims more bytes than were offered"
-        );
-        n = n.min(self.owed);
         self.owed -= n;
         while n > 0 {
             match self.segments.front_mut() {
@@ -382,6 +387,50 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(out.owed(), 1, "nothing was accepted, so it is still owed");
+    }
+
+    #[test]
+    fn a_transport_claiming_more_than_it_was_offered_is_an_error_in_every_mode() {
+        /// Says it wrote one byte more than it was given.
+        struct Overclaims;
+        impl Write for Overclaims {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                Poll::Ready(Ok(buf.len() + 1))
+            }
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum::<usize>() + 1))
+            }
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+        }
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        for mode in [WriteMode::Flatten, WriteMode::Queue] {
+            let mut out = OutBuf::<Bytes>::new(mode, 1 << 20);
+            out.push_static(b"HTTP/1.1 200 OK\r\n\r\n");
+            out.push_data(Bytes::from(vec![b'x'; 10_000]), usize::MAX);
+            let owed = out.owed();
+            match out.poll_write_to(&mut Overclaims, &mut cx) {
+                Poll::Ready(Err(e)) => assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{mode:?}"),
+                other => panic!("{mode:?}: {other:?}"),
+            }
+            assert_eq!(out.owed(), owed, "{mode:?}: nothing counts as written");
+        }
     }
 
     #[test]
