@@ -8,8 +8,15 @@
 //! lists, or if the patched release loses bytes in any case. `--tests` also runs the
 //! regression tests that the patches add, inside the patched copy.
 //!
-//! `materialize RELEASE DIR`: writes the patched release to `DIR` and prints the
+//! `materialize RELEASE DIR`: writes the patched release to `DIR` (with a
+//! `PATCHED-BY-HYPER-FORK` file naming the patches, which `check` reads) and prints the
 //! `[patch.crates-io]` lines that make a project use it.
+//!
+//! `check PATH`: lists every hyper in the dependency graph of the Cargo project at PATH, and
+//! for each affected one the known bugs and the fixes (see `check.rs`). Exit status 1 when
+//! an affected hyper is in the graph, 0 when none is, 2 when PATH cannot be resolved.
+mod check;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -482,6 +489,12 @@ fn materialize(version: &str, dir: &Path) {
     if !apply_patches(&release, &dir) {
         die("a patch no longer applies");
     }
+    let applied: String = release
+        .patches()
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(|n| format!("{n}\n")))
+        .collect();
+    write(&dir.join(check::PATCHED_MARKER), &applied);
     eprintln!(
         "wrote patched hyper {} to {}",
         release.version,
@@ -493,9 +506,49 @@ fn materialize(version: &str, dir: &Path) {
     );
 }
 
+/// `check PATH`: never panics at the user (a panic becomes one line and exit status 2).
+fn check_command(path: &Path) -> ! {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.to_string().replace('\n', " ");
+        eprintln!("check: cannot tell (internal error: {message})");
+        exit(2)
+    }));
+    let graph = match check::manifest_of(path).and_then(|m| check::resolve(&m)) {
+        Ok(graph) => graph,
+        Err(check::CannotTell(reason)) => {
+            eprintln!("check: cannot tell: {reason}");
+            exit(2)
+        }
+    };
+    let patches = repo_root().join("patches");
+    let patched_releases = fs::read_dir(&patches)
+        .map(|entries| {
+            entries
+                .filter_map(|e| {
+                    let name = e.ok()?.file_name();
+                    check::Version::parse(name.to_str()?.strip_prefix("hyper-")?)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let remedies = check::Remedies {
+        fork_dir: repo_root(),
+        harness_manifest: repo_root().join("patches/harness/Cargo.toml"),
+        patched_releases,
+    };
+    let (text, status) = check::report(&graph, &remedies);
+    print!("{text}");
+    exit(status)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("check") if args.len() == 2 => check_command(Path::new(&args[1])),
+        Some("check") => {
+            eprintln!("check: usage: patch-harness check PATH (a Cargo project or workspace)");
+            exit(2)
+        }
         Some("verify") => {
             let with_tests = args.iter().any(|a| a == "--tests");
             let only: Vec<String> = args[1..]
@@ -506,6 +559,8 @@ fn main() {
             verify(&only, with_tests);
         }
         Some("materialize") if args.len() == 3 => materialize(&args[1], Path::new(&args[2])),
-        _ => die("usage: patch-harness verify [--tests] [RELEASE...] | materialize RELEASE DIR"),
+        _ => die(
+            "usage: patch-harness verify [--tests] [RELEASE...] | materialize RELEASE DIR | check PATH",
+        ),
     }
 }
