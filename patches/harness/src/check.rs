@@ -119,6 +119,19 @@ impl Bug {
         }
     }
 
+    /// A few words for it, where a list of bugs is named in one line.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Bug::ShutdownWithoutFlush => "no flush before shutdown",
+            Bug::HandsBackUnflushed => "without_shutdown/into_parts before the write",
+            Bug::UpgradeDrops101 => "the 101 of an upgrade unwritten",
+            Bug::PipelinedCloseDropsResponse => {
+                "a closing response with requests behind it unwritten"
+            }
+            Bug::VectoredPipelineStall => "the vectored-write stall",
+        }
+    }
+
     /// The reproducer cases (`patches/harness/repro/common.rs`) or tests that show it.
     pub fn shown_by(self) -> &'static str {
         match self {
@@ -173,11 +186,13 @@ pub const RANGES: &[Range] = &[
         label: "1.8 to 1.10",
         first: (1, 8),
         last: (1, 10),
+        // The vectored-write stall was seen on 1.10.1 (not looked for on 1.8 and 1.9).
         bugs: &[
             Bug::ShutdownWithoutFlush,
             Bug::HandsBackUnflushed,
             Bug::UpgradeDrops101,
             Bug::PipelinedCloseDropsResponse,
+            Bug::VectoredPipelineStall,
         ],
     },
     Range {
@@ -470,15 +485,15 @@ pub struct Remedies {
     pub fork_dir: PathBuf,
     /// The harness manifest, for the `materialize` command line.
     pub harness_manifest: PathBuf,
-    /// The releases `patches/` holds patches for.
-    pub patched_releases: Vec<Version>,
+    /// The releases `patches/` holds patches for, with their patch file names.
+    pub patched_releases: Vec<(Version, Vec<String>)>,
 }
 
 impl Remedies {
     /// The patched release to move to from `version`: the oldest one at or above it in the
     /// same compatibility line (so the `[patch]` entry still meets the application's
-    /// requirement).
-    pub fn patched_release_for(&self, version: Version) -> Option<Version> {
+    /// requirement), with its patches.
+    pub fn patched_release_for(&self, version: Version) -> Option<&(Version, Vec<String>)> {
         let line = |v: Version| {
             if v.major == 0 {
                 (0, v.minor)
@@ -488,24 +503,23 @@ impl Remedies {
         };
         self.patched_releases
             .iter()
-            .copied()
-            .filter(|r| line(*r) == line(version) && *r >= version)
-            .min()
+            .filter(|(r, _)| line(*r) == line(version) && *r >= version)
+            .min_by_key(|(r, _)| *r)
     }
 
-    fn advice(&self, version: Option<Version>, workspace_root: &Path) -> String {
+    /// The two ways out for a hyper at `version` with `bugs`.
+    fn advice(&self, version: Option<Version>, bugs: &[Bug], workspace_root: &Path) -> String {
         let mut text = String::new();
         let fork_fits = version.is_some_and(|v| v.major == 1 && v <= Version::new(1, 13, 1));
+        let mut number = 0;
         if fork_fits {
+            number += 1;
             writeln!(
                 text,
-                "    fix 1, the fork (hyper 1.13.1; it meets every `hyper = \"1.x\"` requirement up to 1.13), in {}:",
-                workspace_root.join("Cargo.toml").display()
-            )
-.unwrap();
-            writeln!(
-                text,
-                "        [patch.crates-io]\n        hyper = {{ path = \"{}\" }}",
+                "    fix {number}, the fork (hyper 1.13.1, it meets every `hyper = \"1.x\"` \
+                 requirement up to 1.13), in {}:\n        [patch.crates-io]\n        \
+                 hyper = {{ path = \"{}\" }}",
+                workspace_root.join("Cargo.toml").display(),
                 self.fork_dir.display()
             )
             .unwrap();
@@ -516,30 +530,43 @@ impl Remedies {
             )
             .unwrap();
         }
-        match version.and_then(|v| self.patched_release_for(v)) {
-            Some(release) => {
-                let dir = workspace_root
-                    .parent()
-                    .unwrap_or(workspace_root)
-                    .join(format!("hyper-{release}-patched"));
-                writeln!(
-                    text,
-                    "    fix {}, the patched release {release}: write it with\n        cargo run --manifest-path {} -- materialize {release} {}\n      then add\n        [patch.crates-io]\n        hyper = {{ path = \"{}\" }}",
-                    if fork_fits { 2 } else { 1 },
-                    self.harness_manifest.display(),
-                    dir.display(),
-                    dir.display(),
-                )
-.unwrap();
-            }
-            None => {
-                writeln!(
-                    text,
-                    "    no patched release at or above this version in patches/"
-                )
-                .unwrap();
-            }
-        }
+        let Some((release, patches)) = version.and_then(|v| self.patched_release_for(v)) else {
+            writeln!(
+                text,
+                "    no patched release at or above this version in patches/"
+            )
+            .unwrap();
+            return text;
+        };
+        number += 1;
+        let fixed: BTreeSet<Bug> = patches
+            .iter()
+            .flat_map(|p| Bug::fixed_by_patch(p).iter().copied())
+            .collect();
+        let left: Vec<&str> = bugs
+            .iter()
+            .filter(|b| !fixed.contains(b))
+            .map(|b| b.short_name())
+            .collect();
+        let leaves = if left.is_empty() {
+            String::new()
+        } else {
+            format!(" (it still has: {})", left.join(", "))
+        };
+        let dir = workspace_root
+            .parent()
+            .unwrap_or(workspace_root)
+            .join(format!("hyper-{release}-patched"));
+        writeln!(
+            text,
+            "    fix {number}, the patched release {release}{leaves}: write it with\n        \
+             cargo run --manifest-path {} -- materialize {release} {}\n      then add\n        \
+             [patch.crates-io]\n        hyper = {{ path = \"{}\" }}",
+            self.harness_manifest.display(),
+            dir.display(),
+            dir.display(),
+        )
+        .unwrap();
         text
     }
 }
@@ -622,7 +649,7 @@ pub fn report(graph: &Graph, remedies: &Remedies) -> (String, i32) {
                 for bug in &bugs {
                     writeln!(text, "  - {} ({})", bug.describe(), bug.shown_by()).unwrap();
                 }
-                text.push_str(&remedies.advice(version, &graph.workspace_root));
+                text.push_str(&remedies.advice(version, &bugs, &graph.workspace_root));
             }
         }
     }
@@ -650,11 +677,18 @@ mod tests {
         Version::parse(text).expect("a version")
     }
 
+    const IN_0_14: &[Bug] = &[
+        Bug::ShutdownWithoutFlush,
+        Bug::HandsBackUnflushed,
+        Bug::UpgradeDrops101,
+        Bug::PipelinedCloseDropsResponse,
+    ];
     const BEFORE_1_11: &[Bug] = &[
         Bug::ShutdownWithoutFlush,
         Bug::HandsBackUnflushed,
         Bug::UpgradeDrops101,
         Bug::PipelinedCloseDropsResponse,
+        Bug::VectoredPipelineStall,
     ];
     const SINCE_1_11: &[Bug] = &[
         Bug::HandsBackUnflushed,
@@ -676,7 +710,7 @@ mod tests {
     #[test]
     fn every_0_14_release_has_the_shutdown_truncation_and_the_finishing_bugs() {
         for version in ["0.14.0", "0.14.10", "0.14.32"] {
-            assert_eq!(bugs_in(v(version)), Some(BEFORE_1_11), "{version}");
+            assert_eq!(bugs_in(v(version)), Some(IN_0_14), "{version}");
             assert_eq!(range_of(v(version)).map(|r| r.label), Some("0.14.x"));
         }
     }
@@ -839,18 +873,30 @@ mod tests {
         );
     }
 
-    fn remedies(releases: &[&str]) -> Remedies {
+    const FINISH_FIX: &str = "0001-fix-http1-write-out-the-buffer-before-a-connection-i.patch";
+    const STALL_FIX: &str = "0003-fix-http1-keep-writing-pipelined-responses-after-a-v.patch";
+
+    fn remedies(releases: &[(&str, &[&str])]) -> Remedies {
         Remedies {
             fork_dir: PathBuf::from("/fork"),
             harness_manifest: PathBuf::from("/fork/patches/harness/Cargo.toml"),
-            patched_releases: releases.iter().map(|r| v(r)).collect(),
+            patched_releases: releases
+                .iter()
+                .map(|(r, patches)| (v(r), patches.iter().map(|p| p.to_string()).collect()))
+                .collect(),
         }
     }
 
     #[test]
     fn the_patched_release_offered_is_the_oldest_at_or_above_in_the_same_line() {
-        let r = remedies(&["0.14.32", "1.10.1", "1.11.0", "1.12.0", "1.13.0"]);
-        let offer = |version: &str| r.patched_release_for(v(version)).map(|x| x.to_string());
+        let r = remedies(&[
+            ("0.14.32", &[FINISH_FIX]),
+            ("1.10.1", &[FINISH_FIX]),
+            ("1.11.0", &[FINISH_FIX]),
+            ("1.12.0", &[FINISH_FIX, STALL_FIX]),
+            ("1.13.0", &[FINISH_FIX, STALL_FIX]),
+        ]);
+        let offer = |version: &str| r.patched_release_for(v(version)).map(|x| x.0.to_string());
         assert_eq!(offer("0.14.20").as_deref(), Some("0.14.32"));
         assert_eq!(offer("1.8.1").as_deref(), Some("1.10.1"));
         assert_eq!(offer("1.10.1").as_deref(), Some("1.10.1"));
@@ -867,7 +913,10 @@ mod tests {
             locked: true,
             hypers,
         };
-        let r = remedies(&["1.13.0"]);
+        let r = remedies(&[
+            ("1.10.1", &[FINISH_FIX]),
+            ("1.13.0", &[FINISH_FIX, STALL_FIX]),
+        ]);
         let registry = || Source::Registry("crates.io".into());
         let fork = found(
             "1.13.1",
@@ -884,6 +933,13 @@ mod tests {
         assert_eq!(status, 1, "{text}");
         assert!(
             text.contains("materialize 1.13.0 /hyper-1.13.0-patched"),
+            "{text}"
+        );
+        assert!(!text.contains("it still has"), "{text}");
+        // 1.10.1's patches leave the vectored-write stall, and the advice says so.
+        let (text, _) = report(&graph(vec![found("1.9.0", registry(), None)]), &r);
+        assert!(
+            text.contains("the patched release 1.10.1 (it still has: the vectored-write stall)"),
             "{text}"
         );
         // 0.14 has no fork to move to: only its patched release is offered.

@@ -521,12 +521,24 @@ fn check_command(path: &Path) -> ! {
         }
     };
     let patches = repo_root().join("patches");
+    let patch_names = |dir: &Path| -> Vec<String> {
+        fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n.ends_with(".patch"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let patched_releases = fs::read_dir(&patches)
         .map(|entries| {
             entries
                 .filter_map(|e| {
-                    let name = e.ok()?.file_name();
-                    check::Version::parse(name.to_str()?.strip_prefix("hyper-")?)
+                    let path = e.ok()?.path();
+                    let name = path.file_name()?.to_str()?;
+                    let version = check::Version::parse(name.strip_prefix("hyper-")?)?;
+                    Some((version, patch_names(&path)))
                 })
                 .collect()
         })
