@@ -122,6 +122,39 @@ fn an_app_patched_to_the_fork_is_not_affected() {
 }
 
 #[test]
+fn an_app_patched_to_the_materialized_1_13_0_is_not_affected() {
+    let app = scratch("materialized");
+    let copy = app.join("hyper-1.13.0-patched");
+    let out = Command::new(env!("CARGO_BIN_EXE_patch-harness"))
+        .args(["materialize", "1.13.0"])
+        .arg(&copy)
+        .output()
+        .expect("run materialize");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fs::write(
+        app.join("Cargo.toml"),
+        "[package]\nname = \"app-on-patched-1-13\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [workspace]\n\n[dependencies]\nhyper = \"1\"\n\n\
+         [patch.crates-io]\nhyper = { path = \"hyper-1.13.0-patched\" }\n",
+    )
+    .expect("write Cargo.toml");
+    let (code, out, err) = check(&app);
+    fs::remove_dir_all(&app).expect("remove scratch dir");
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("hyper 1.13.0 (path "), "{out}");
+    assert!(
+        out.contains(
+            "a patched release (0001-fix-http1-write-out-the-buffer-before-a-connection-i.patch"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_folder_without_cargo_toml_cannot_be_told() {
     let dir = scratch("no-manifest");
     let (code, out, err) = check(&dir);
