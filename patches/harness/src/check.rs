@@ -168,6 +168,14 @@ pub struct Range {
     pub bugs: &'static [Bug],
 }
 
+/// What a release loses when nothing flushes before a connection finishes (before 1.11.0).
+const NO_FLUSH_BEFORE_FINISHING: [Bug; 4] = [
+    Bug::ShutdownWithoutFlush,
+    Bug::HandsBackUnflushed,
+    Bug::UpgradeDrops101,
+    Bug::PipelinedCloseDropsResponse,
+];
+
 /// What this team found in each line of upstream releases (patch levels included). Versions
 /// outside every row were not examined: `check` says so and does not count them as affected.
 pub const RANGES: &[Range] = &[
@@ -175,12 +183,7 @@ pub const RANGES: &[Range] = &[
         label: "0.14.x",
         first: (0, 14),
         last: (0, 14),
-        bugs: &[
-            Bug::ShutdownWithoutFlush,
-            Bug::HandsBackUnflushed,
-            Bug::UpgradeDrops101,
-            Bug::PipelinedCloseDropsResponse,
-        ],
+        bugs: &NO_FLUSH_BEFORE_FINISHING,
     },
     // Not offered as patches: the reproducer run by hand against 1.0.1 and 1.7.0 loses the
     // same bytes as on 1.10.1 in every case (the vectored-write stall was not looked for).
@@ -188,12 +191,7 @@ pub const RANGES: &[Range] = &[
         label: "1.0 to 1.7",
         first: (1, 0),
         last: (1, 7),
-        bugs: &[
-            Bug::ShutdownWithoutFlush,
-            Bug::HandsBackUnflushed,
-            Bug::UpgradeDrops101,
-            Bug::PipelinedCloseDropsResponse,
-        ],
+        bugs: &NO_FLUSH_BEFORE_FINISHING,
     },
     Range {
         label: "1.8 to 1.10",
