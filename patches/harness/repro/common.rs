@@ -35,9 +35,21 @@ pub enum Ending {
     WithoutShutdown,
 }
 
+/// What the client sends before it starts reading (an upgrade request has its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    /// A POST with a 64 KiB body the service never reads.
+    UnreadUpload,
+    /// A GET with `connection: close`, then a second GET right behind it in the same write:
+    /// the server answers the first, closes, and never reads the second, which stays in its
+    /// read buffer (where `pipeline_flush` sees "more requests coming" and skips flushing).
+    CloseThenPipelined,
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Case {
     pub shape: Shape,
+    pub ask: Ask,
     pub ending: Ending,
     pub pipeline_flush: bool,
 }
@@ -50,6 +62,9 @@ impl Case {
             Shape::Upgrade => "upgrade",
         }
         .to_string();
+        if self.ask == Ask::CloseThenPipelined {
+            name.push_str("+close_pipelined");
+        }
         if self.ending == Ending::WithoutShutdown {
             name.push_str("+without_shutdown");
         }
@@ -74,6 +89,7 @@ pub fn cases() -> Vec<Case> {
             for ending in [Ending::Shutdown, Ending::WithoutShutdown] {
                 all.push(Case {
                     shape,
+                    ask: Ask::UnreadUpload,
                     ending,
                     pipeline_flush,
                 });
@@ -81,9 +97,21 @@ pub fn cases() -> Vec<Case> {
         }
         all.push(Case {
             shape: Shape::Upgrade,
+            ask: Ask::UnreadUpload,
             ending: Ending::Shutdown,
             pipeline_flush,
         });
+    }
+    // Appended after the original cases so that their names and order stay as they were.
+    for pipeline_flush in [false, true] {
+        for shape in [Shape::Full, Shape::Chunked] {
+            all.push(Case {
+                shape,
+                ask: Ask::CloseThenPipelined,
+                ending: Ending::Shutdown,
+                pipeline_flush,
+            });
+        }
     }
     match std::env::args().nth(1) {
         Some(only) => all.into_iter().filter(|c| c.name() == only).collect(),
@@ -104,6 +132,11 @@ pub fn client(case: Case, mut sock: UnixStream) -> usize {
     let request: Vec<u8> = match case.shape {
         Shape::Upgrade => {
             b"GET / HTTP/1.1\r\nhost: repro\r\nconnection: upgrade\r\nupgrade: repro\r\n\r\nPING"
+                .to_vec()
+        }
+        _ if case.ask == Ask::CloseThenPipelined => {
+            b"GET /first HTTP/1.1\r\nhost: repro\r\nconnection: close\r\n\r\n\
+              GET /second HTTP/1.1\r\nhost: repro\r\n\r\n"
                 .to_vec()
         }
         _ => {

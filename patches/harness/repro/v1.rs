@@ -115,8 +115,9 @@ async fn write_all<W: Write + Unpin>(io: &mut W, mut data: &[u8]) -> io::Result<
 }
 
 async fn serve(case: Case, io: tokio::net::UnixStream) {
-    let service =
-        hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| async move {
+    // Boxed: the `without_shutdown` of hyper 1.0.x needs an `Unpin` service future.
+    let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+        Box::pin(async move {
             if case.shape == Shape::Upgrade {
                 let on_upgrade = hyper::upgrade::on(&mut req);
                 tokio::spawn(async move {
@@ -143,7 +144,8 @@ async fn serve(case: Case, io: tokio::net::UnixStream) {
                 sent: 0,
                 yielded: false,
             }))
-        });
+        })
+    });
     let mut builder = http1::Builder::new();
     builder.pipeline_flush(case.pipeline_flush);
     let conn = builder.serve_connection(Io(io), service);

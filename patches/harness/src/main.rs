@@ -8,8 +8,15 @@
 //! lists, or if the patched release loses bytes in any case. `--tests` also runs the
 //! regression tests that the patches add, inside the patched copy.
 //!
-//! `materialize RELEASE DIR`: writes the patched release to `DIR` and prints the
+//! `materialize RELEASE DIR`: writes the patched release to `DIR` (with a
+//! `PATCHED-BY-HYPER-FORK` file naming the patches, which `check` reads) and prints the
 //! `[patch.crates-io]` lines that make a project use it.
+//!
+//! `check PATH`: lists every hyper in the dependency graph of the Cargo project at PATH, and
+//! for each affected one the known bugs and the fixes (see `check.rs`). Exit status 1 when
+//! an affected hyper is in the graph, 0 when none is, 2 when PATH cannot be resolved.
+mod check;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -281,30 +288,57 @@ fn regression_tests(release: &Release) -> Vec<String> {
     names
 }
 
-/// Runs one regression test inside `copy`; true if it passed.
+/// Builds and runs one regression test of `copy` (`copy/tests/<name>.rs`); true if it passed.
 ///
-/// `variant` picks the target directory: cargo would otherwise reuse the test binary built
-/// from one copy for the other, since both are the same package and version.
+/// The test is built as the integration test of a small generated package that depends on
+/// `copy` by path, not by `cargo test` inside the copy: that would also resolve every
+/// dev-dependency of the release, and 1.13.0's (`pretty_env_logger = "0.6"`) is not
+/// available from every registry mirror. An integration test sees only the public API either
+/// way, so it is the same test. The package is named after `variant`, so the binaries built
+/// from the two copies never mix.
 fn regression_test_passes(release: &Release, copy: &Path, variant: &str, name: &str) -> bool {
-    let features = release
-        .features()
-        .trim_matches(&['[', ']'][..])
-        .replace(['"', ' '], "");
+    let project = work_dir()
+        .join(&release.version)
+        .join(format!("tests-{variant}"));
+    let dev_deps = if release.is_0_14() {
+        ""
+    } else {
+        "bytes = \"1\"\nhttp-body = \"1\"\nhttp-body-util = \"0.1\"\n"
+    };
+    let mut manifest = format!(
+        "[package]\nname = \"regression-{variant}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [workspace]\n\n[lib]\npath = \"lib.rs\"\n\n\
+         [dependencies]\nhyper = {{ path = \"{copy}\", features = {features} }}\n\
+         tokio = {{ version = \"1\", features = [\"macros\", \"rt\", \"rt-multi-thread\", \"net\", \"time\", \"io-util\", \"test-util\"] }}\n\
+         {dev_deps}",
+        copy = copy.display(),
+        features = release.features(),
+    );
+    for test in regression_tests(release) {
+        let path = copy.join("tests").join(format!("{test}.rs"));
+        write!(
+            manifest,
+            "\n[[test]]\nname = \"{test}\"\npath = \"{}\"\n",
+            path.display()
+        )
+        .unwrap();
+    }
+    write(&project.join("Cargo.toml"), &manifest);
+    write(&project.join("lib.rs"), "");
     let out = Command::new(env!("CARGO"))
-        .current_dir(copy)
-        .args(["test", "--quiet", "--test", name, "--features", &features])
+        .args(["test", "--quiet", "--test", name, "--manifest-path"])
+        .arg(project.join("Cargo.toml"))
         .env(
             "CARGO_TARGET_DIR",
             work_dir().join(format!("build-tests-{variant}")),
         )
-        .env("GIT_CEILING_DIRECTORIES", copy.parent().expect("parent"))
         .output()
         .unwrap_or_else(|e| die(&format!("cannot run cargo test: {e}")));
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() && !stdout.contains("test result: FAILED") {
         // Not a test failure: the test did not build. That is a broken patch.
         die(&format!(
-            "regression test {name} does not build in {}:\n{}",
+            "regression test {name} does not build against {}:\n{}",
             copy.display(),
             String::from_utf8_lossy(&out.stderr)
         ));
@@ -455,6 +489,12 @@ fn materialize(version: &str, dir: &Path) {
     if !apply_patches(&release, &dir) {
         die("a patch no longer applies");
     }
+    let applied: String = release
+        .patches()
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(|n| format!("{n}\n")))
+        .collect();
+    write(&dir.join(check::PATCHED_MARKER), &applied);
     eprintln!(
         "wrote patched hyper {} to {}",
         release.version,
@@ -466,9 +506,61 @@ fn materialize(version: &str, dir: &Path) {
     );
 }
 
+/// `check PATH`: never panics at the user (a panic becomes one line and exit status 2).
+fn check_command(path: &Path) -> ! {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.to_string().replace('\n', " ");
+        eprintln!("check: cannot tell (internal error: {message})");
+        exit(2)
+    }));
+    let graph = match check::manifest_of(path).and_then(|m| check::resolve(&m)) {
+        Ok(graph) => graph,
+        Err(check::CannotTell(reason)) => {
+            eprintln!("check: cannot tell: {reason}");
+            exit(2)
+        }
+    };
+    let patches = repo_root().join("patches");
+    let patch_names = |dir: &Path| -> Vec<String> {
+        fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n.ends_with(".patch"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let patched_releases = fs::read_dir(&patches)
+        .map(|entries| {
+            entries
+                .filter_map(|e| {
+                    let path = e.ok()?.path();
+                    let name = path.file_name()?.to_str()?;
+                    let version = check::Version::parse(name.strip_prefix("hyper-")?)?;
+                    Some((version, patch_names(&path)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let remedies = check::Remedies {
+        fork_dir: repo_root(),
+        harness_manifest: repo_root().join("patches/harness/Cargo.toml"),
+        patched_releases,
+    };
+    let (text, status) = check::report(&graph, &remedies);
+    print!("{text}");
+    exit(status)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("check") if args.len() == 2 => check_command(Path::new(&args[1])),
+        Some("check") => {
+            eprintln!("check: usage: patch-harness check PATH (a Cargo project or workspace)");
+            exit(2)
+        }
         Some("verify") => {
             let with_tests = args.iter().any(|a| a == "--tests");
             let only: Vec<String> = args[1..]
@@ -479,6 +571,8 @@ fn main() {
             verify(&only, with_tests);
         }
         Some("materialize") if args.len() == 3 => materialize(&args[1], Path::new(&args[2])),
-        _ => die("usage: patch-harness verify [--tests] [RELEASE...] | materialize RELEASE DIR"),
+        _ => die(
+            "usage: patch-harness verify [--tests] [RELEASE...] | materialize RELEASE DIR | check PATH",
+        ),
     }
 }
