@@ -94,6 +94,11 @@ impl Incoming {
         content_length: Option<u64>,
         tracker: Option<crate::proto::h2::ping::Tracker>,
     ) -> Incoming {
+        // A stream that already ended has no more bytes, whatever was (not) declared.
+        let content_length = match content_length {
+            None if recv.is_end_stream() => Some(0),
+            declared => declared,
+        };
         Incoming {
             kind: Kind::H2 {
                 recv,
