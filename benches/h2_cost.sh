@@ -43,7 +43,7 @@ start_server() {
 
 load() {
     h2load -n "$1" -c "$clients" -m "$streams" "http://127.0.0.1:$port/" >"$work/h2load.out"
-    grep -q "succeeded, 0 errored" "$work/h2load.out" || {
+    grep -qE "[0-9]+ succeeded, 0 failed, 0 errored" "$work/h2load.out" || {
         cat "$work/h2load.out" >&2
         exit 1
     }

@@ -262,7 +262,7 @@ where
                 let (pump, tunnel) = match (connect, end) {
                     (true, _) => (None, Some(send)),
                     (false, true) => (None, None),
-                    (false, false) => (Some(BodyPump::new(body, send)), None),
+                    (false, false) => (Some(Box::pin(BodyPump::new(body, send))), None),
                 };
                 self.exec.execute_h2_future(H2ClientFuture {
                     pump,
@@ -359,7 +359,7 @@ where
 #[allow(missing_debug_implementations)]
 pub struct H2ClientFuture<B, T> {
     /// The request body still being sent.
-    pump: Option<BodyPump<B>>,
+    pump: Option<Pin<Box<BodyPump<B>>>>,
     /// The response head still awaited.
     response: Option<ResponseFuture>,
     reply: Option<oneshot::Sender<Reply<B>>>,
@@ -448,7 +448,7 @@ where
                 // (Without a body still being sent, dropping the stream's last handle below
                 // makes `h2` reset it.)
                 if let Some(pump) = &mut me.pump {
-                    pump.cancel();
+                    pump.as_mut().cancel();
                 }
                 return Poll::Ready(());
             }
@@ -461,7 +461,7 @@ where
             }
         }
         if let Some(pump) = &mut me.pump {
-            if pump.poll_pump(cx).is_ready() {
+            if pump.as_mut().poll_pump(cx).is_ready() {
                 me.pump = None;
             }
         }

@@ -95,11 +95,13 @@ pub(crate) enum Direction {
 /// `h2` refuses to send a message carrying it. That is the connection-specific headers, every
 /// header a `Connection` header names, and `TE` (which a request may keep as `trailers`).
 pub(crate) fn strip_connection_headers(headers: &mut http::HeaderMap, direction: Direction) {
-    use http::header::{CONNECTION, TE, TRANSFER_ENCODING, UPGRADE};
-    for name in [TRANSFER_ENCODING, UPGRADE] {
-        headers.remove(name);
+    use http::header::{HeaderName, CONNECTION, TE, TRANSFER_ENCODING, UPGRADE};
+    const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+    const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+    if headers.is_empty() {
+        return;
     }
-    for name in ["keep-alive", "proxy-connection"] {
+    for name in [TRANSFER_ENCODING, UPGRADE, KEEP_ALIVE, PROXY_CONNECTION] {
         headers.remove(name);
     }
     #[cfg(feature = "client")]
@@ -163,8 +165,11 @@ pub(crate) fn reset_reason(error: &crate::Error) -> Reason {
 /// body is handed to `h2` once the peer's window has room for at least a byte of it (so `h2`
 /// holds at most one chunk the window has no room for), and the last one carries END_STREAM
 /// when the body says it is the last; then trailers, or an empty END_STREAM frame.
+///
+/// The body is pinned in place inside the pump (the pump is polled pinned), so a stream task
+/// that holds the pump inline needs no allocation for it.
 pub(crate) struct BodyPump<B> {
-    body: Pin<Box<B>>,
+    body: B,
     send: SendStream<Bytes>,
     /// A chunk polled from the body, waiting for window.
     pending: Option<Bytes>,
@@ -177,7 +182,7 @@ where
 {
     pub(crate) fn new(body: B, send: SendStream<Bytes>) -> Self {
         BodyPump {
-            body: Box::pin(body),
+            body,
             send,
             pending: None,
         }
@@ -185,8 +190,11 @@ where
 
     /// Resets the stream (the response is no longer wanted).
     #[cfg(feature = "client")]
-    pub(crate) fn cancel(&mut self) {
-        self.send.send_reset(Reason::CANCEL);
+    pub(crate) fn cancel(self: Pin<&mut Self>) {
+        // SAFETY: only the unpinned `send` is touched.
+        unsafe { self.get_unchecked_mut() }
+            .send
+            .send_reset(Reason::CANCEL);
     }
 
     /// Sends `data` now, ending the stream with it if the body has nothing after it. True
@@ -198,15 +206,31 @@ where
 
     /// `Ready` once the body was sent completely, or could not be (the stream was reset, the
     /// body failed: the stream is then reset too).
-    pub(crate) fn poll_pump(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    pub(crate) fn poll_pump(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `body` is pinned structurally: it is polled only through `Pin::new_unchecked`
+        // below and never moved out of the pump, which is itself pinned; no other field is
+        // pinned, and the pump has no `Drop` of its own.
+        let me = unsafe { self.get_unchecked_mut() };
+        me.pump(cx)
+    }
+
+    /// Before the pump waits (for the body or for window): `Ready` if the peer reset the
+    /// stream, else `Pending` with the task woken by a reset too. Only a wait needs this:
+    /// sending on a reset stream fails, which ends the pump as well.
+    fn wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.send.poll_reset(cx) {
+            Poll::Ready(_) => Poll::Ready(()),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The pinned half of [`poll_pump`](Self::poll_pump); `self` must stay where it is.
+    fn pump(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            if self.send.poll_reset(cx).is_ready() {
-                return Poll::Ready(());
-            }
             if self.pending.is_some() {
                 while self.send.capacity() == 0 {
                     match self.send.poll_capacity(cx) {
-                        Poll::Pending => return Poll::Pending,
+                        Poll::Pending => return self.wait(cx),
                         Poll::Ready(Some(Ok(_))) => {}
                         Poll::Ready(None | Some(Err(_))) => return Poll::Ready(()),
                     }
@@ -217,8 +241,10 @@ where
                 }
                 continue;
             }
-            match self.body.as_mut().poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+            // SAFETY: see `poll_pump`; `self` is pinned.
+            let body = unsafe { Pin::new_unchecked(&mut self.body) };
+            match body.poll_frame(cx) {
+                Poll::Pending => return self.wait(cx),
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(mut data) => {
                         let bytes = data.copy_to_bytes(data.remaining());

@@ -243,9 +243,12 @@ where
     }
 }
 
+/// A stream task's progress. The service future and the body pump are pinned in place (the
+/// task is pinned, and they are never moved out of it; a finished state is replaced by
+/// assignment, which drops it where it is), so a stream costs no allocation beyond its task.
 enum StreamState<F, B> {
     /// Waiting for the service's response.
-    Service(Pin<Box<F>>),
+    Service(F),
     /// Sending the response body.
     Body(BodyPump<B>),
     Done,
@@ -275,7 +278,7 @@ impl<F, B> H2Stream<F, B> {
     ) -> Self {
         H2Stream {
             respond,
-            state: StreamState::Service(Box::pin(fut)),
+            state: StreamState::Service(fut),
             date_header,
             tunnel,
         }
@@ -293,10 +296,11 @@ where
     fn send_head(&mut self, res: Response<B>) -> StreamState<F, B> {
         let (mut parts, body) = res.into_parts();
         strip_connection_headers(&mut parts.headers, Direction::Response);
-        if self.date_header && !parts.headers.contains_key(DATE) {
+        if self.date_header {
             parts
                 .headers
-                .insert(DATE, crate::proto::date::header_value());
+                .entry(DATE)
+                .or_insert_with(crate::proto::date::header_value);
         }
         // A 2xx answer to CONNECT opens the tunnel: the stream stays open both ways and
         // belongs to the application from here on (the response body is not sent). Any other
@@ -323,10 +327,11 @@ where
             self.respond_with(parts, true);
             return StreamState::Done;
         }
-        if !parts.headers.contains_key(CONTENT_LENGTH) {
-            if let Some(len) = body.size_hint().exact() {
-                parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
-            }
+        if let Some(len) = body.size_hint().exact() {
+            parts
+                .headers
+                .entry(CONTENT_LENGTH)
+                .or_insert_with(|| HeaderValue::from(len));
         }
         match self.respond_with(parts, false) {
             Some(send) => StreamState::Body(BodyPump::new(body, send)),
@@ -352,11 +357,14 @@ where
         }
     }
 
+    /// Drives the stream; `self` must stay where it is (see [`StreamState`]).
     fn poll_stream(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             match &mut self.state {
                 StreamState::Service(fut) => {
-                    self.state = match fut.as_mut().poll(cx) {
+                    // SAFETY: `self` is pinned and the future is never moved (see `StreamState`).
+                    let fut = unsafe { Pin::new_unchecked(fut) };
+                    self.state = match fut.poll(cx) {
                         // A peer that reset the stream no longer wants the response.
                         Poll::Pending if self.respond.poll_reset(cx).is_ready() => {
                             StreamState::Done
@@ -371,6 +379,8 @@ where
                     };
                 }
                 StreamState::Body(pump) => {
+                    // SAFETY: as for the service future.
+                    let pump = unsafe { Pin::new_unchecked(pump) };
                     if pump.poll_pump(cx).is_pending() {
                         return Poll::Pending;
                     }
@@ -392,7 +402,8 @@ where
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // Everything pinned inside is boxed, so the task itself may move.
-        self.get_mut().poll_stream(cx)
+        // SAFETY: only `state` holds pinned values, and `poll_stream` never moves them; the
+        // task has no `Drop` of its own.
+        unsafe { self.get_unchecked_mut() }.poll_stream(cx)
     }
 }
