@@ -5,11 +5,14 @@
 # concurrent streams, over TCP loopback) and measures the server process two ways:
 #   - instructions per request: callgrind runs with two request counts; the difference of the
 #     totals over the difference of the counts removes start-up and connection set-up;
-#   - CPU per request: a native run, server pinned to core 0 and h2load to core 1, CPU time
-#     from /proc/<pid>/stat (utime + stime), median of RUNS runs.
+#   - CPU per request: a native run, server pinned to core 0 and h2load to core 1, the
+#     server's CPU time (utime + stime from /proc/self/stat, which it prints when it exits)
+#     over the requests, median of RUNS runs.
 # Needs valgrind and h2load (apt-get install valgrind nghttp2-client).
 #
 #   benches/h2_cost.sh [instructions|cpu|both]
+# Request counts, runs and port: H2_COST_SMALL, H2_COST_LARGE, H2_COST_CPU_REQUESTS,
+# H2_COST_RUNS, H2_COST_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,8 +25,11 @@ runs=${H2_COST_RUNS:-3}
 clients=8
 streams=16
 
-cargo build --release --features full --example h2_server_cost >&2
-server=target/release/examples/h2_server_cost
+# H2_COST_SERVER names another build of the example (say, of an older commit) to measure.
+server=${H2_COST_SERVER:-target/release/examples/h2_server_cost}
+if [ -z "${H2_COST_SERVER:-}" ]; then
+    cargo build --release --features full --example h2_server_cost >&2
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -58,10 +64,6 @@ instructions() {
     grep -E '^(summary|totals):' "$out" | head -1 | awk '{print $2}'
 }
 
-cpu_ticks() {
-    awk '{print $14 + $15}' "/proc/$1/stat"
-}
-
 if [ "$what" = instructions ] || [ "$what" = both ]; then
     for side in fork upstream; do
         a=$(instructions "$side" "$small")
@@ -73,20 +75,31 @@ fi
 
 if [ "$what" = cpu ] || [ "$what" = both ]; then
     hz=$(getconf CLK_TCK)
-    for side in fork upstream; do
-        results=()
-        for _ in $(seq 1 "$runs"); do
-            wrap="taskset -c 0"
-            start_server "$side"
-            before=$(cpu_ticks "$server_pid")
-            taskset -c 1 h2load -n "$cpu_requests" -c "$clients" -m "$streams" \
-                "http://127.0.0.1:$port/" >"$work/h2load.out"
-            after=$(cpu_ticks "$server_pid")
-            wait "$server_pid"
-            results+=("$(( (after - before) * 1000000000 / hz / cpu_requests ))")
-        done
-        sorted=$(printf '%s\n' "${results[@]}" | sort -n | tr '\n' ' ')
-        median=$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
-        echo "$side: $median ns CPU per request (median; runs: $sorted)"
+    # One native run: the server's CPU nanoseconds per request.
+    cpu_run() {
+        wrap="taskset -c 0"
+        start_server "$1" >"$work/server.out"
+        taskset -c 1 h2load -n "$cpu_requests" -c "$clients" -m "$streams" \
+            "http://127.0.0.1:$port/" >"$work/h2load.out"
+        wait "$server_pid"
+        ticks=$(awk '/^cpu_ticks/ {print $2}' "$work/server.out")
+        echo $(( ticks * 1000000000 / hz / cpu_requests ))
+    }
+    median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+    # Rounds of one run per side, the side going first alternating, since on a shared
+    # machine the load drifts between runs; the per-round ratio is the number to trust.
+    fork_ns=() upstream_ns=() ratios=()
+    for round in $(seq 1 "$runs"); do
+        if [ $(( round % 2 )) = 1 ]; then
+            f=$(cpu_run fork); u=$(cpu_run upstream)
+        else
+            u=$(cpu_run upstream); f=$(cpu_run fork)
+        fi
+        fork_ns+=("$f") upstream_ns+=("$u")
+        ratios+=("$(awk -v f="$f" -v u="$u" 'BEGIN {printf "%.3f", f / u}')")
+        echo "round $round: fork $f ns, upstream $u ns" >&2
     done
+    echo "fork: $(median "${fork_ns[@]}") ns CPU per request (median of $runs)"
+    echo "upstream: $(median "${upstream_ns[@]}") ns CPU per request (median of $runs)"
+    echo "fork / upstream: $(median "${ratios[@]}") (median of per-round ratios: ${ratios[*]})"
 fi

@@ -161,10 +161,11 @@ pub(crate) fn reset_reason(error: &crate::Error) -> Reason {
         .unwrap_or(Reason::INTERNAL_ERROR)
 }
 
-/// Sends one message body on an `h2` stream, a chunk at a time: each chunk polled from the
-/// body is handed to `h2` once the peer's window has room for at least a byte of it (so `h2`
-/// holds at most one chunk the window has no room for), and the last one carries END_STREAM
-/// when the body says it is the last; then trailers, or an empty END_STREAM frame.
+/// Sends one message body on an `h2` stream, a chunk at a time: the first chunk polled from
+/// the body is handed to `h2` at once, each later one once the peer's window has room for at
+/// least a byte of it (so `h2` holds at most one chunk the window has no room for), and the
+/// last one carries END_STREAM when the body says it is the last; then trailers, or an empty
+/// END_STREAM frame.
 ///
 /// The body is pinned in place inside the pump (the pump is polled pinned), so a stream task
 /// that holds the pump inline needs no allocation for it.
@@ -173,6 +174,10 @@ pub(crate) struct BodyPump<B> {
     send: SendStream<Bytes>,
     /// A chunk polled from the body, waiting for window.
     pending: Option<Bytes>,
+    /// A chunk was handed to `h2` already. The first one goes at once: `h2` holds nothing
+    /// else of this stream yet, and asking it for window first would only cost two more
+    /// round trips through its stream store.
+    started: bool,
 }
 
 impl<B> BodyPump<B>
@@ -185,6 +190,7 @@ where
             body,
             send,
             pending: None,
+            started: false,
         }
     }
 
@@ -250,6 +256,11 @@ where
                         let bytes = data.copy_to_bytes(data.remaining());
                         if bytes.is_empty() {
                             // Needs no window: straight through.
+                            if self.send_chunk(bytes) {
+                                return Poll::Ready(());
+                            }
+                        } else if !self.started {
+                            self.started = true;
                             if self.send_chunk(bytes) {
                                 return Poll::Ready(());
                             }
