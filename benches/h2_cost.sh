@@ -58,7 +58,7 @@ load() {
 instructions() {
     local side=$1 n=$2 out="$work/callgrind.$1.$2"
     wrap="valgrind --tool=callgrind --callgrind-out-file=$out"
-    start_server "$side" 2>/dev/null
+    start_server "$side" >/dev/null 2>&1
     load "$n"
     wait "$server_pid"
     grep -E '^(summary|totals):' "$out" | head -1 | awk '{print $2}'
