@@ -29,18 +29,9 @@ mod up {
 
 const BODY: &[u8] = b"hello world!\n";
 
-#[derive(Clone)]
-struct UpExec;
-
-impl<F> hyper_upstream::rt::Executor<F> for UpExec
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, fut: F) {
-        tokio::spawn(fut);
-    }
-}
+#[path = "../tests/support/upstream_exec.rs"]
+mod upstream_exec;
+use upstream_exec::UpExec;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

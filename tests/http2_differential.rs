@@ -15,7 +15,7 @@
 //! A scenario passes when both crates produce the same observation. Where the fork differs on
 //! purpose, `UPSTREAM.md` lists the difference and the scenario asserts each side.
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -332,7 +332,7 @@ fn compare(scenario: &str, fork: Observed, upstream: Observed) {
 struct Control(Arc<ControlInner>);
 
 struct ControlInner {
-    notes: Mutex<Vec<String>>,
+    notes: watch::Sender<Vec<String>>,
     released: watch::Sender<bool>,
     calls: watch::Sender<usize>,
     shutdown: Notify,
@@ -341,7 +341,7 @@ struct ControlInner {
 impl Control {
     fn new() -> Control {
         Control(Arc::new(ControlInner {
-            notes: Mutex::default(),
+            notes: watch::channel(Vec::new()).0,
             released: watch::channel(false).0,
             calls: watch::channel(0).0,
             shutdown: Notify::new(),
@@ -349,7 +349,14 @@ impl Control {
     }
 
     fn note(&self, line: String) {
-        self.0.notes.lock().unwrap().push(line);
+        self.0.notes.send_modify(|notes| notes.push(line));
+    }
+
+    /// Waits (boundedly) until a note contains `needle`.
+    async fn noted(&self, needle: &str) {
+        let mut rx = self.0.notes.subscribe();
+        let seen = rx.wait_for(|notes| notes.iter().any(|n| n.contains(needle)));
+        tokio::time::timeout(BOUND, seen).await.ok();
     }
 
     /// Lets every waiting service answer.
@@ -677,7 +684,7 @@ macro_rules! serve {
             transcript(&peer.log, ending)
         };
         let (wire, connection) = tokio::join!(peer, server);
-        let mut app = ctl.0.notes.lock().unwrap().clone();
+        let mut app = ctl.0.notes.borrow().clone();
         app.sort();
         app.push(connection);
         Observed { wire, app }
@@ -814,9 +821,8 @@ async fn reset_while_waiting(mut p: Peer, ctl: Control) -> Peer {
         .await;
     ctl.calls(1).await;
     p.send(&wire::rst_stream(1, CANCEL)).await;
-    p.quiet(Duration::from_millis(50)).await;
+    ctl.noted("service future dropped").await;
     ctl.release();
-    p.quiet(Duration::from_millis(20)).await;
     finish(p).await
 }
 server_scenario!(
@@ -1067,7 +1073,8 @@ async fn keep_alive_answered(mut p: Peer, _: Control) -> Peer {
 server_scenario!(
     server_pings_an_idle_connection,
     ServerOpts {
-        keep_alive: Some((100, 2000)),
+        // Long enough that no second PING comes before the script ends, even when loaded.
+        keep_alive: Some((250, 2000)),
         ..ServerOpts::default()
     },
     keep_alive_answered
@@ -1655,7 +1662,8 @@ async fn pong_then_answer(mut p: Peer) -> Peer {
 client_scenario!(
     client_pings_while_a_request_is_in_flight,
     ClientOpts {
-        keep_alive: Some((100, 2000, false)),
+        // Long enough that no second PING comes before the script ends, even when loaded.
+        keep_alive: Some((250, 2000, false)),
     },
     &[&[GET]],
     pong_then_answer

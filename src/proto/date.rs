@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 pub(crate) const LEN: usize = 29;
 
 struct Rendered {
+    /// Written into HTTP/1 heads.
+    #[cfg_attr(not(feature = "http1"), allow(dead_code))]
     text: [u8; LEN],
     /// The same text as a header value, so an HTTP/2 response takes a reference-counted
     /// clone instead of a copy.
@@ -45,6 +47,7 @@ fn render(now: SystemTime) -> Rendered {
 }
 
 /// Re-renders the value if the second it shows has passed.
+#[cfg_attr(not(feature = "http1"), allow(dead_code))]
 pub(crate) fn refresh() {
     let now = SystemTime::now();
     CURRENT.with(|cell| {

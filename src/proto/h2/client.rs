@@ -21,7 +21,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use tokio::sync::{mpsc, oneshot};
 
-use super::ping::{KeepAliveConfig, PingEvent, Pings, Tracker, ADAPTIVE_START};
+use super::ping::{KeepAliveConfig, Pings, Tracker, ADAPTIVE_START};
 use super::{declared_length, strip_connection_headers, BodyPump, Direction, Transport, Tunnel};
 use crate::body::Incoming;
 use crate::client::conn::TrySendError;
@@ -329,17 +329,9 @@ where
         }
         let conn = self.conn.as_mut().expect("checked above");
         if let Some(pings) = &mut self.pings {
-            while let Poll::Ready(event) = pings.poll(cx) {
-                match event {
-                    PingEvent::Window(window) => {
-                        conn.set_target_window_size(window);
-                        conn.set_initial_window_size(window).ok();
-                    }
-                    PingEvent::Failed(e) => {
-                        self.abandon();
-                        return Poll::Ready(Err(e));
-                    }
-                }
+            if let Poll::Ready(e) = pings.poll_dead(cx, conn) {
+                self.abandon();
+                return Poll::Ready(Err(e));
             }
         }
         match Pin::new(conn).poll(cx) {

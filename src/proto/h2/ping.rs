@@ -39,6 +39,12 @@ pub(crate) struct Activity {
     timed_out: AtomicBool,
 }
 
+// Received bodies hold an `Activity` (through their `Tracker`), and upstream's `Incoming` is
+// unwind safe wherever it cannot carry an HTTP/1 body; the timer inside is only asked for the
+// time, and everything else is atomics, so a panic cannot leave it half-updated.
+impl std::panic::UnwindSafe for Activity {}
+impl std::panic::RefUnwindSafe for Activity {}
+
 impl Activity {
     fn now(&self) -> Option<Instant> {
         self.clock.as_ref().map(|(_, timer)| timer.now())
@@ -140,11 +146,38 @@ pub(crate) struct KeepAliveConfig {
 }
 
 /// What the PING driver asks its connection to do.
-pub(crate) enum PingEvent {
+enum PingEvent {
     /// Use this many bytes as the connection and stream windows from now on.
     Window(u32),
     /// The connection is dead: a PONG did not come in time, or pinging failed.
     Failed(crate::Error),
+}
+
+/// An `h2` connection (either role) whose windows `adaptive_window` resizes.
+pub(crate) trait Windows {
+    /// Uses `window` bytes as the connection window and the initial stream window.
+    fn resize(&mut self, window: u32);
+}
+
+#[cfg(feature = "client")]
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin, B: bytes::Buf> Windows
+    for h2::client::Connection<T, B>
+{
+    fn resize(&mut self, window: u32) {
+        self.set_target_window_size(window);
+        // Fails only for a window over 2^31 - 1, which the estimate never reaches.
+        self.set_initial_window_size(window).ok();
+    }
+}
+
+#[cfg(feature = "server")]
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin, B: bytes::Buf> Windows
+    for h2::server::Connection<T, B>
+{
+    fn resize(&mut self, window: u32) {
+        self.set_target_window_size(window);
+        self.set_initial_window_size(window).ok();
+    }
 }
 
 enum KeepAliveState {
@@ -260,7 +293,23 @@ impl Pings {
         })
     }
 
-    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<PingEvent> {
+    /// Drives the PINGs, resizing `conn`'s windows as the estimate grows; `Ready` with the
+    /// error once the connection is found dead.
+    pub(crate) fn poll_dead(
+        &mut self,
+        cx: &mut Context<'_>,
+        conn: &mut impl Windows,
+    ) -> Poll<crate::Error> {
+        loop {
+            match self.poll(cx) {
+                Poll::Ready(PingEvent::Window(window)) => conn.resize(window),
+                Poll::Ready(PingEvent::Failed(e)) => return Poll::Ready(e),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<PingEvent> {
         loop {
             let Some(pong) = self.pong.as_mut() else {
                 return Poll::Pending;

@@ -14,7 +14,7 @@ use http::header::{HeaderValue, CONTENT_LENGTH, DATE};
 use http::{Request, Response};
 use http_body::Body;
 
-use super::ping::{KeepAliveConfig, PingEvent, Pings, Tracker, ADAPTIVE_START};
+use super::ping::{KeepAliveConfig, Pings, Tracker, ADAPTIVE_START};
 use super::{
     declared_length, reset_reason, strip_connection_headers, BodyPump, Direction, Transport, Tunnel,
 };
@@ -208,19 +208,11 @@ where
                 }
                 Phase::Serving(conn) => {
                     if let Some(pings) = &mut self.pings {
-                        while let Poll::Ready(event) = pings.poll(cx) {
-                            match event {
-                                PingEvent::Window(window) => {
-                                    conn.set_target_window_size(window);
-                                    conn.set_initial_window_size(window).ok();
-                                }
-                                // Tell the peer (GOAWAY) and close; the connection then ends
-                                // with the timeout.
-                                PingEvent::Failed(e) => {
-                                    conn.abrupt_shutdown(Reason::NO_ERROR);
-                                    self.failure = Some(e);
-                                }
-                            }
+                        if let Poll::Ready(e) = pings.poll_dead(cx, conn) {
+                            // Tell the peer (GOAWAY) and close; the connection then ends
+                            // with the timeout.
+                            conn.abrupt_shutdown(Reason::NO_ERROR);
+                            self.failure = Some(e);
                         }
                     }
                     match conn.poll_accept(cx) {
