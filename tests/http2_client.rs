@@ -331,15 +331,35 @@ async fn a_connect_tunnel_carries_bytes_both_ways_with_either_server() {
     }
 }
 
+/// Upstream refuses a CONNECT whose body has a length as a user error, without handing the
+/// request back; the fork does the same.
 #[tokio::test]
-async fn a_connect_request_with_a_body_is_refused_and_handed_back() {
+async fn a_connect_request_with_a_body_is_refused_as_a_user_error_on_both_clients() {
     let mut send = connect(Server::Fork).await;
     let req = Request::connect("tunnel.test:443")
         .body(Full::new(Bytes::from_static(b"early")).boxed())
         .unwrap();
     let err = send.try_send_request(req).await.expect_err("refused");
     assert!(err.error().is_user(), "{:?}", err.error());
-    assert!(err.message().is_some(), "the request comes back");
+    assert!(err.message().is_none(), "the request is not handed back");
+
+    let (client_io, server_io) = UnixStream::pair().unwrap();
+    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(ForkIo(server_io), service!(hyper));
+    tokio::spawn(conn);
+    let (mut send, conn) = hyper_upstream::client::conn::http2::handshake(UpExec, UpIo(client_io))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let req = Request::connect("tunnel.test:443")
+        .body(Full::new(Bytes::from_static(b"early")).boxed())
+        .unwrap();
+    let err = send.try_send_request(req).await.expect_err("refused");
+    assert!(err.error().is_user(), "{:?}", err.error());
+    assert!(
+        err.message().is_none(),
+        "upstream does not hand it back either"
+    );
 }
 
 #[tokio::test]

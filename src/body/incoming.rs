@@ -51,10 +51,9 @@ enum Kind {
         remaining: Option<u64>,
         /// Every data frame was yielded; trailers (if any) come next.
         data_done: bool,
-        /// Keeps a client stream counted as open while its response body is alive.
-        _open: Option<crate::proto::h2::StreamGuard>,
-        /// Counts received bytes for `adaptive_window`.
-        received: Option<crate::proto::h2::Received>,
+        /// Reports reads to the connection's PINGs (keep-alive, `adaptive_window`), and keeps
+        /// a client stream counted as open while its response body is alive.
+        tracker: Option<crate::proto::h2::ping::Tracker>,
     },
 }
 
@@ -93,16 +92,19 @@ impl Incoming {
     pub(crate) fn h2(
         recv: h2::RecvStream,
         content_length: Option<u64>,
-        open: Option<crate::proto::h2::StreamGuard>,
-        received: Option<crate::proto::h2::Received>,
+        tracker: Option<crate::proto::h2::ping::Tracker>,
     ) -> Incoming {
+        // A stream that already ended has no more bytes, whatever was (not) declared.
+        let content_length = match content_length {
+            None if recv.is_end_stream() => Some(0),
+            declared => declared,
+        };
         Incoming {
             kind: Kind::H2 {
                 recv,
                 remaining: content_length,
                 data_done: false,
-                _open: open,
-                received,
+                tracker,
             },
             _unwind: PhantomData,
         }
@@ -111,41 +113,47 @@ impl Incoming {
 
 /// The next frame of an HTTP/2 body. Each data frame's bytes are handed back to the stream's
 /// flow-control window as they are yielded, so the peer may send more only as fast as the
-/// application reads.
+/// application reads. A reset with `NO_ERROR` (the peer answered early and needs no more of
+/// the body, RFC 9113 §8.1) ends the body instead of failing it.
 #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
 fn poll_h2_frame(
     recv: &mut h2::RecvStream,
     remaining: &mut Option<u64>,
     data_done: &mut bool,
-    received: Option<&crate::proto::h2::Received>,
+    tracker: Option<&crate::proto::h2::ping::Tracker>,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Frame<Bytes>, crate::Error>>> {
-    while !*data_done {
+    let early_end = |e: &h2::Error| e.reason() == Some(h2::Reason::NO_ERROR);
+    if !*data_done {
         match recv.poll_data(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Some(Ok(data))) => {
                 // Releasing only fails once the stream is gone, when there is no window
                 // left to return the bytes to.
                 recv.flow_control().release_capacity(data.len()).ok();
-                if let Some(received) = received {
-                    received.fetch_add(data.len(), std::sync::atomic::Ordering::Relaxed);
+                if let Some(tracker) = tracker {
+                    tracker.record_data(data.len());
                 }
                 if let Some(left) = remaining {
                     *left = left.saturating_sub(data.len() as u64);
                 }
-                if !data.is_empty() {
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
-                }
+                return Poll::Ready(Some(Ok(Frame::data(data))));
             }
+            Poll::Ready(Some(Err(e))) if early_end(&e) => return Poll::Ready(None),
             Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(crate::Error::new_body(e)))),
             Poll::Ready(None) => *data_done = true,
         }
     }
     match recv.poll_trailers(cx) {
         Poll::Pending => Poll::Pending,
-        Poll::Ready(Ok(Some(trailers))) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
-        Poll::Ready(Ok(None)) => Poll::Ready(None),
-        Poll::Ready(Err(e)) => Poll::Ready(Some(Err(crate::Error::new_body(e)))),
+        Poll::Ready(Ok(trailers)) => {
+            if let Some(tracker) = tracker {
+                tracker.record_read();
+            }
+            Poll::Ready(trailers.map(|t| Ok(Frame::trailers(t))))
+        }
+        Poll::Ready(Err(e)) if early_end(&e) => Poll::Ready(None),
+        Poll::Ready(Err(e)) => Poll::Ready(Some(Err(crate::Error::new_h2(e)))),
     }
 }
 
@@ -177,9 +185,8 @@ impl Body for Incoming {
                 recv,
                 remaining,
                 data_done,
-                received,
-                ..
-            } => poll_h2_frame(recv, remaining, data_done, received.as_ref(), cx),
+                tracker,
+            } => poll_h2_frame(recv, remaining, data_done, tracker.as_ref(), cx),
         }
     }
 
@@ -202,11 +209,8 @@ impl Body for Incoming {
                 _ => SizeHint::default(),
             },
             #[cfg(all(feature = "http2", any(feature = "client", feature = "server")))]
-            Kind::H2 {
-                recv, remaining, ..
-            } => match remaining {
+            Kind::H2 { remaining, .. } => match remaining {
                 Some(n) => SizeHint::with_exact(*n),
-                None if recv.is_end_stream() => SizeHint::with_exact(0),
                 None => SizeHint::default(),
             },
         }

@@ -11,7 +11,13 @@ use std::time::{Duration, SystemTime};
 pub(crate) const LEN: usize = 29;
 
 struct Rendered {
+    /// Written into HTTP/1 heads.
+    #[cfg_attr(not(feature = "http1"), allow(dead_code))]
     text: [u8; LEN],
+    /// The same text as a header value, so an HTTP/2 response takes a reference-counted
+    /// clone instead of a copy.
+    #[cfg(all(feature = "http2", feature = "server"))]
+    value: http::HeaderValue,
     /// The rendering is valid until this instant.
     valid_until: SystemTime,
 }
@@ -33,11 +39,15 @@ fn render(now: SystemTime) -> Rendered {
         Duration::from_secs(1) - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
     Rendered {
         text,
+        #[cfg(all(feature = "http2", feature = "server"))]
+        value: http::HeaderValue::from_maybe_shared(bytes::Bytes::copy_from_slice(&text))
+            .expect("an IMF-fixdate is a valid header value"),
         valid_until: now + to_next_second,
     }
 }
 
 /// Re-renders the value if the second it shows has passed.
+#[cfg_attr(not(feature = "http1"), allow(dead_code))]
 pub(crate) fn refresh() {
     let now = SystemTime::now();
     CURRENT.with(|cell| {
@@ -57,10 +67,13 @@ pub(crate) fn append_to(dst: &mut bytes::BytesMut) {
 /// The current `Date` value as a header value (for HTTP/2 responses).
 #[cfg(all(feature = "http2", feature = "server"))]
 pub(crate) fn header_value() -> http::HeaderValue {
-    refresh();
-    CURRENT.with(|current| {
-        http::HeaderValue::from_bytes(&current.borrow().text)
-            .expect("an IMF-fixdate is a valid header value")
+    let now = SystemTime::now();
+    CURRENT.with(|cell| {
+        let mut current = cell.borrow_mut();
+        if current.valid_until <= now {
+            *current = render(now);
+        }
+        current.value.clone()
     })
 }
 

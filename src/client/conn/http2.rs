@@ -87,14 +87,11 @@ where
         req: Request<B>,
     ) -> Result<oneshot::Receiver<proto::Reply<B>>, TrySendError<Request<B>>> {
         let (reply, rx) = oneshot::channel();
-        match self.tx.send(Envelope {
-            request: req,
-            reply,
-        }) {
+        match self.tx.send(Envelope::new(req, reply)) {
             Ok(()) => Ok(rx),
             Err(refused) => Err(TrySendError {
                 error: crate::Error::new_canceled(),
-                message: Some(refused.0.request),
+                message: refused.0.into_request(),
             }),
         }
     }

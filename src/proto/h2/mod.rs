@@ -2,27 +2,28 @@
 //!
 //! `h2` does the framing, HPACK, flow control and stream bookkeeping; this module connects it
 //! to the crate's API: the transport adapter below, the server connection and per-stream tasks
-//! in [`server`], and the body plumbing (received bodies are [`Incoming`](crate::body::Incoming)
-//! values backed by `h2::RecvStream`; outgoing bodies are pumped into `h2::SendStream` only as
-//! fast as the peer's flow-control window allows, so nothing is buffered without bound).
+//! in [`server`], the client's in [`client`], keep-alive and window sizing in [`ping`], and the
+//! body plumbing (received bodies are [`Incoming`](crate::body::Incoming) values backed by
+//! `h2::RecvStream`; outgoing bodies are pumped into `h2::SendStream` a chunk at a time, the
+//! next chunk only once the peer's flow-control window has room, so nothing is buffered
+//! without bound).
 //!
 //! Unlike HTTP/1, nothing here owns a write buffer of its own: `h2` owns the connection's
 //! output and its `Connection` future writes it out before it completes.
 use std::error::Error as StdError;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use h2::{Reason, SendStream};
 use http_body::Body;
 
-use crate::rt::{Read, ReadBuf, Sleep, Timer, Write};
+use crate::rt::{Read, ReadBuf, Write};
 
 #[cfg(feature = "client")]
 pub(crate) mod client;
+pub(crate) mod ping;
 #[cfg(feature = "server")]
 pub(crate) mod server;
 
@@ -81,34 +82,102 @@ impl<T: Write + Unpin> tokio::io::AsyncWrite for Transport<T> {
     }
 }
 
-/// Headers that describe an HTTP/1 connection and are malformed in HTTP/2 (RFC 9113 §8.2.2).
-/// `h2` refuses to send a message carrying them, so they are dropped from outgoing heads.
-pub(crate) fn strip_connection_headers(headers: &mut http::HeaderMap) {
-    for name in [
-        http::header::CONNECTION,
-        http::header::TRANSFER_ENCODING,
-        http::header::UPGRADE,
-        http::header::HeaderName::from_static("keep-alive"),
-        http::header::HeaderName::from_static("proxy-connection"),
-    ] {
+/// Which way a message goes, for [`strip_connection_headers`].
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Direction {
+    #[cfg(feature = "client")]
+    Request,
+    #[cfg(feature = "server")]
+    Response,
+}
+
+/// Removes what describes an HTTP/1 connection and is malformed in HTTP/2 (RFC 9113 §8.2.2):
+/// `h2` refuses to send a message carrying it. That is the connection-specific headers, every
+/// header a `Connection` header names, and `TE` (which a request may keep as `trailers`).
+pub(crate) fn strip_connection_headers(headers: &mut http::HeaderMap, direction: Direction) {
+    use http::header::{HeaderName, CONNECTION, TE, TRANSFER_ENCODING, UPGRADE};
+    const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+    const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+    if headers.is_empty() {
+        return;
+    }
+    for name in [TRANSFER_ENCODING, UPGRADE, KEEP_ALIVE, PROXY_CONNECTION] {
         headers.remove(name);
     }
+    #[cfg(feature = "client")]
+    let te_allowed = direction == Direction::Request;
+    #[cfg(not(feature = "client"))]
+    let te_allowed = {
+        let _ = direction;
+        false
+    };
     if headers
-        .get(http::header::TE)
-        .is_some_and(|te| te != "trailers")
+        .get(TE)
+        .is_some_and(|te| !te_allowed || te != "trailers")
     {
-        headers.remove(http::header::TE);
+        headers.remove(TE);
+    }
+    if let http::header::Entry::Occupied(connection) = headers.entry(CONNECTION) {
+        let (_, listed) = connection.remove_entry_mult();
+        let listed: Vec<http::HeaderValue> = listed.collect();
+        for value in &listed {
+            let Ok(names) = value.to_str() else { continue };
+            for name in names.split(',').map(str::trim) {
+                headers.remove(name);
+            }
+        }
     }
 }
 
-/// Sends one message body on an `h2` stream: data only as fast as the peer's flow-control
-/// window opens (so `h2` never has to buffer more than a window), then trailers or the end of
-/// the stream.
+/// The length every `content-length` value of `headers` agrees on (each value may be a
+/// comma-separated list); `None` when there is none, or any is not a plain decimal number, or
+/// they disagree.
+pub(crate) fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    let mut agreed = None;
+    for value in headers.get_all(http::header::CONTENT_LENGTH) {
+        for item in value.to_str().ok()?.split(',') {
+            let item = item.trim().as_bytes();
+            if item.is_empty() || !item.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let n = item.iter().try_fold(0u64, |n, d| {
+                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            })?;
+            if agreed.is_some_and(|seen| seen != n) {
+                return None;
+            }
+            agreed = Some(n);
+        }
+    }
+    agreed
+}
+
+/// The HTTP/2 reason to reset a stream with because of `error`: the reason of the first
+/// `h2::Error` in its source chain that has one, else `INTERNAL_ERROR`.
+pub(crate) fn reset_reason(error: &crate::Error) -> Reason {
+    error
+        .find_source::<h2::Error>()
+        .and_then(h2::Error::reason)
+        .unwrap_or(Reason::INTERNAL_ERROR)
+}
+
+/// Sends one message body on an `h2` stream, a chunk at a time: the first chunk polled from
+/// the body is handed to `h2` at once, each later one once the peer's window has room for at
+/// least a byte of it (so `h2` holds at most one chunk the window has no room for), and the
+/// last one carries END_STREAM when the body says it is the last; then trailers, or an empty
+/// END_STREAM frame.
+///
+/// The body is pinned in place inside the pump (the pump is polled pinned), so a stream task
+/// that holds the pump inline needs no allocation for it.
 pub(crate) struct BodyPump<B> {
-    body: Pin<Box<B>>,
+    body: B,
     send: SendStream<Bytes>,
-    /// Data polled from the body, waiting for window capacity.
+    /// A chunk polled from the body, waiting for window.
     pending: Option<Bytes>,
+    /// A chunk was handed to `h2` already. The first one goes at once: `h2` holds nothing
+    /// else of this stream yet, and asking it for window first would only cost two more
+    /// round trips through its stream store.
+    started: bool,
 }
 
 impl<B> BodyPump<B>
@@ -118,56 +187,101 @@ where
 {
     pub(crate) fn new(body: B, send: SendStream<Bytes>) -> Self {
         BodyPump {
-            body: Box::pin(body),
+            body,
             send,
             pending: None,
+            started: false,
         }
+    }
+
+    /// Resets the stream (the response is no longer wanted).
+    #[cfg(feature = "client")]
+    pub(crate) fn cancel(self: Pin<&mut Self>) {
+        // SAFETY: only the unpinned `send` is touched.
+        unsafe { self.get_unchecked_mut() }
+            .send
+            .send_reset(Reason::CANCEL);
+    }
+
+    /// Sends `data` now, ending the stream with it if the body has nothing after it. True
+    /// when that ended the stream, or the stream is gone.
+    fn send_chunk(&mut self, data: Bytes) -> bool {
+        let last = self.body.is_end_stream();
+        self.send.send_data(data, last).is_err() || last
     }
 
     /// `Ready` once the body was sent completely, or could not be (the stream was reset, the
     /// body failed: the stream is then reset too).
-    pub(crate) fn poll_pump(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    pub(crate) fn poll_pump(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `body` is pinned structurally: it is polled only through `Pin::new_unchecked`
+        // below and never moved out of the pump, which is itself pinned; no other field is
+        // pinned, and the pump has no `Drop` of its own.
+        let me = unsafe { self.get_unchecked_mut() };
+        me.pump(cx)
+    }
+
+    /// Before the pump waits (for the body or for window): `Ready` if the peer reset the
+    /// stream, else `Pending` with the task woken by a reset too. Only a wait needs this:
+    /// sending on a reset stream fails, which ends the pump as well.
+    fn wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.send.poll_reset(cx) {
+            Poll::Ready(_) => Poll::Ready(()),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The pinned half of [`poll_pump`](Self::poll_pump); `self` must stay where it is.
+    fn pump(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            if self.send.poll_reset(cx).is_ready() {
-                return Poll::Ready(());
-            }
-            if let Some(data) = &mut self.pending {
-                if self.send.capacity() == 0 {
-                    self.send.reserve_capacity(data.len());
+            if self.pending.is_some() {
+                while self.send.capacity() == 0 {
                     match self.send.poll_capacity(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(Ok(_))) => continue,
+                        Poll::Pending => return self.wait(cx),
+                        Poll::Ready(Some(Ok(_))) => {}
                         Poll::Ready(None | Some(Err(_))) => return Poll::Ready(()),
                     }
                 }
-                let chunk = data.split_to(self.send.capacity().min(data.len()));
-                if data.is_empty() {
-                    self.pending = None;
-                }
-                if self.send.send_data(chunk, false).is_err() {
+                let data = self.pending.take().expect("checked above");
+                if self.send_chunk(data) {
                     return Poll::Ready(());
                 }
                 continue;
             }
-            match self.body.as_mut().poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+            // SAFETY: see `poll_pump`; `self` is pinned.
+            let body = unsafe { Pin::new_unchecked(&mut self.body) };
+            match body.poll_frame(cx) {
+                Poll::Pending => return self.wait(cx),
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(mut data) => {
                         let bytes = data.copy_to_bytes(data.remaining());
-                        if !bytes.is_empty() {
-                            self.send.reserve_capacity(bytes.len());
+                        if bytes.is_empty() {
+                            // Needs no window: straight through.
+                            if self.send_chunk(bytes) {
+                                return Poll::Ready(());
+                            }
+                        } else if !self.started {
+                            self.started = true;
+                            if self.send_chunk(bytes) {
+                                return Poll::Ready(());
+                            }
+                        } else {
+                            // Claim a byte of window, not the whole chunk: a claim holds
+                            // connection window other streams may need.
+                            self.send.reserve_capacity(1);
                             self.pending = Some(bytes);
                         }
                     }
                     Err(frame) => {
                         if let Ok(trailers) = frame.into_trailers() {
+                            self.send.reserve_capacity(0);
                             self.send.send_trailers(trailers).ok();
                             return Poll::Ready(());
                         }
                     }
                 },
-                Poll::Ready(Some(Err(_))) => {
-                    self.send.send_reset(Reason::INTERNAL_ERROR);
+                Poll::Ready(Some(Err(e))) => {
+                    let error = crate::Error::new_user_body(e);
+                    self.send.send_reset(reset_reason(&error));
                     return Poll::Ready(());
                 }
                 Poll::Ready(None) => {
@@ -176,183 +290,6 @@ where
                 }
             }
         }
-    }
-}
-
-/// Received DATA bytes, counted by the bodies that receive them, for the bandwidth-delay
-/// estimate of `adaptive_window`.
-pub(crate) type Received = Arc<std::sync::atomic::AtomicUsize>;
-
-/// The windows `adaptive_window` starts from: the protocol's default.
-pub(crate) const ADAPTIVE_START: u32 = 65_535;
-
-/// The largest window `adaptive_window` grows to.
-const MAX_ADAPTIVE_WINDOW: u32 = 16 << 20;
-
-/// What the connection's PING driver asks its connection to do.
-pub(crate) enum PingEvent {
-    /// Use this many bytes as the connection and stream windows from now on.
-    Window(u32),
-    /// The connection is dead: a PONG did not come in time, or pinging failed.
-    Failed(crate::Error),
-}
-
-/// The keep-alive half of [`Pings`].
-struct KeepAlive {
-    interval: Duration,
-    timeout: Duration,
-    timer: Arc<dyn Timer + Send + Sync>,
-    sleep: Option<Pin<Box<dyn Sleep>>>,
-}
-
-/// The bandwidth-delay half of [`Pings`]: how many bytes arrive during one PING round trip
-/// tells how large the windows must be for the peer never to wait for a WINDOW_UPDATE.
-struct Bdp {
-    received: Received,
-    window: u32,
-}
-
-/// The one user of the connection's PING frames (`h2` allows one PING in flight): keep-alive
-/// (a PING after `interval` of quiet, the connection fails if the PONG takes longer than
-/// `timeout`) and, with `adaptive_window`, a PING per round trip while data arrives, to size the
-/// windows from the measured bandwidth-delay product.
-pub(crate) struct Pings {
-    pong: Option<h2::PingPong>,
-    keep_alive: Option<KeepAlive>,
-    bdp: Option<Bdp>,
-    /// A PING is in flight since this instant.
-    in_flight: Option<std::time::Instant>,
-}
-
-impl Pings {
-    pub(crate) fn new(
-        keep_alive: Option<(Duration, Duration, Arc<dyn Timer + Send + Sync>)>,
-        adaptive: Option<(Received, u32)>,
-    ) -> Self {
-        Pings {
-            pong: None,
-            keep_alive: keep_alive.map(|(interval, timeout, timer)| KeepAlive {
-                interval,
-                timeout,
-                timer,
-                sleep: None,
-            }),
-            bdp: adaptive.map(|(received, window)| Bdp { received, window }),
-            in_flight: None,
-        }
-    }
-
-    /// Whether there is anything to do at all.
-    pub(crate) fn is_active(&self) -> bool {
-        self.keep_alive.is_some() || self.bdp.is_some()
-    }
-
-    /// Begins once the connection exists.
-    pub(crate) fn start(&mut self, pong: Option<h2::PingPong>) {
-        self.pong = pong;
-    }
-
-    fn send(&mut self) -> Result<(), crate::Error> {
-        let pong = self.pong.as_mut().expect("started");
-        pong.send_ping(h2::Ping::opaque())
-            .map_err(crate::Error::new_h2)?;
-        self.in_flight = Some(std::time::Instant::now());
-        if let Some(bdp) = &self.bdp {
-            // Count what arrives from now until the PONG.
-            bdp.received.store(0, std::sync::atomic::Ordering::Relaxed);
-        }
-        if let Some(ka) = &mut self.keep_alive {
-            ka.sleep = Some(ka.timer.sleep(ka.timeout));
-        }
-        Ok(())
-    }
-
-    /// With `idle` (no stream open, and no keep-alive while idle wanted) keep-alive sends
-    /// nothing and runs no deadline; a PING already sent is still awaited.
-    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, idle: bool) -> Poll<PingEvent> {
-        if self.pong.is_none() {
-            return Poll::Pending;
-        }
-        loop {
-            if self.in_flight.is_some() {
-                let pong = self.pong.as_mut().expect("started");
-                match pong.poll_pong(cx) {
-                    Poll::Ready(Ok(_)) => {
-                        self.in_flight = None;
-                        if let Some(ka) = &mut self.keep_alive {
-                            ka.sleep = None;
-                        }
-                        if let Some(bdp) = &mut self.bdp {
-                            let sample = bdp.received.load(std::sync::atomic::Ordering::Relaxed);
-                            // Data filled most of the window within one round trip: the
-                            // window, not the link, limits the transfer.
-                            if sample as u64 * 3 >= bdp.window as u64 * 2 {
-                                let grown = (sample as u64 * 2).min(MAX_ADAPTIVE_WINDOW as u64);
-                                if grown > bdp.window as u64 {
-                                    bdp.window = grown as u32;
-                                    return Poll::Ready(PingEvent::Window(bdp.window));
-                                }
-                            }
-                        }
-                        continue;
-                    }
-                    Poll::Ready(Err(e)) => {
-                        return Poll::Ready(PingEvent::Failed(crate::Error::new_h2(e)))
-                    }
-                    Poll::Pending => {}
-                }
-            } else if let Some(bdp) = &self.bdp {
-                let received = bdp.received.load(std::sync::atomic::Ordering::Relaxed);
-                if received > 0 && bdp.window < MAX_ADAPTIVE_WINDOW {
-                    if let Err(e) = self.send() {
-                        return Poll::Ready(PingEvent::Failed(e));
-                    }
-                    continue;
-                }
-            }
-            let Some(ka) = &mut self.keep_alive else {
-                return Poll::Pending;
-            };
-            if idle && self.in_flight.is_none() {
-                ka.sleep = None;
-                return Poll::Pending;
-            }
-            let sleep = ka.sleep.get_or_insert_with(|| ka.timer.sleep(ka.interval));
-            if sleep.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            if self.in_flight.is_some() {
-                return Poll::Ready(PingEvent::Failed(crate::Error::new_keep_alive_timeout()));
-            }
-            if let Err(e) = self.send() {
-                return Poll::Ready(PingEvent::Failed(e));
-            }
-        }
-    }
-}
-
-/// Counts a client stream as open while it lives: held by the task sending the request body and
-/// by the response body. The connection is idle (for `keep_alive_while_idle(false)`) when the
-/// count is zero.
-#[derive(Debug)]
-pub(crate) struct StreamGuard(Arc<std::sync::atomic::AtomicUsize>);
-
-impl StreamGuard {
-    pub(crate) fn new(open: &Arc<std::sync::atomic::AtomicUsize>) -> Self {
-        open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        StreamGuard(open.clone())
-    }
-}
-
-impl Clone for StreamGuard {
-    fn clone(&self) -> Self {
-        StreamGuard::new(&self.0)
-    }
-}
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -365,15 +302,22 @@ pub(crate) struct Tunnel {
     /// Bytes received but not yet read by the application.
     unread: Bytes,
     recv_done: bool,
+    /// Reports reads to the connection's PINGs (and keeps a client stream counted as open).
+    tracker: Option<ping::Tracker>,
 }
 
 impl Tunnel {
-    pub(crate) fn new(send: SendStream<Bytes>, recv: h2::RecvStream) -> Self {
+    pub(crate) fn new(
+        send: SendStream<Bytes>,
+        recv: h2::RecvStream,
+        tracker: Option<ping::Tracker>,
+    ) -> Self {
         Tunnel {
             send,
             recv,
             unread: Bytes::new(),
             recv_done: false,
+            tracker,
         }
     }
 }
@@ -398,9 +342,19 @@ impl Read for Tunnel {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(data))) => {
                     self.recv.flow_control().release_capacity(data.len()).ok();
+                    if let Some(tracker) = &self.tracker {
+                        tracker.record_data(data.len());
+                    }
                     self.unread = data;
                 }
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(tunnel_error(e))),
+                Poll::Ready(Some(Err(e))) => match e.reason() {
+                    // The peer ended the tunnel early, or gave up on it: the end of the data.
+                    Some(Reason::NO_ERROR | Reason::CANCEL) => self.recv_done = true,
+                    Some(Reason::STREAM_CLOSED) => {
+                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, e)))
+                    }
+                    _ => return Poll::Ready(Err(tunnel_error(e))),
+                },
                 Poll::Ready(None) => self.recv_done = true,
             }
         }

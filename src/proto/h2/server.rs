@@ -14,9 +14,9 @@ use http::header::{HeaderValue, CONTENT_LENGTH, DATE};
 use http::{Request, Response};
 use http_body::Body;
 
+use super::ping::{KeepAliveConfig, Pings, Tracker, ADAPTIVE_START};
 use super::{
-    strip_connection_headers, BodyPump, PingEvent, Pings, Received, Transport, Tunnel,
-    ADAPTIVE_START,
+    declared_length, reset_reason, strip_connection_headers, BodyPump, Direction, Transport, Tunnel,
 };
 use crate::body::Incoming;
 use crate::rt::bounds::Http2ServerConnExec;
@@ -106,11 +106,12 @@ pub(crate) struct Server<T, S, E> {
     exec: E,
     date_header: bool,
     connect_protocol: bool,
-    pings: Pings,
-    /// Counts received DATA bytes when the windows adapt.
-    received: Option<Received>,
+    /// Keep-alive and `adaptive_window`, when either is wanted.
+    pings: Option<Pings>,
     /// `graceful_shutdown` was called (perhaps before the handshake finished).
     closing: bool,
+    /// Keep-alive found the connection dead; it ends with this error once closed.
+    failure: Option<crate::Error>,
 }
 
 impl<T, S, E> Server<T, S, E>
@@ -127,11 +128,17 @@ where
         timer: Option<Arc<dyn Timer + Send + Sync>>,
     ) -> Self {
         let (interval, timeout) = config.keep_alive;
+        // A server pings whether or not streams are open, as upstream's does, so that dead
+        // connections are found.
         let keep_alive = interval
             .zip(timer)
-            .map(|(interval, timer)| (interval, timeout, timer));
-        let received = config.adaptive_window.then(Received::default);
-        let pings = Pings::new(keep_alive, received.clone().map(|r| (r, ADAPTIVE_START)));
+            .map(|(interval, timer)| KeepAliveConfig {
+                interval,
+                timeout,
+                while_idle: true,
+                timer,
+            });
+        let pings = Pings::new(keep_alive, config.adaptive_window);
         Server {
             phase: Phase::Handshaking(config.h2_builder().handshake(Transport(io))),
             service,
@@ -139,30 +146,33 @@ where
             date_header: config.date_header,
             connect_protocol: config.connect_protocol,
             pings,
-            received,
             closing: false,
+            failure: None,
         }
     }
 
-    fn start_stream(&mut self, req: Request<h2::RecvStream>, respond: SendResponse<Bytes>) {
+    fn start_stream(&mut self, req: Request<h2::RecvStream>, mut respond: SendResponse<Bytes>) {
+        let tracker = self.pings.as_ref().map(|p| Tracker::reads(p.activity()));
+        if let Some(tracker) = &tracker {
+            tracker.record_read();
+        }
         let (mut parts, recv) = req.into_parts();
-        let content_length = parts
-            .headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let content_length = declared_length(&parts.headers);
         // A CONNECT request's stream becomes the tunnel if the service accepts it; its body
         // is the tunnel's data, so the service sees an empty body and an `OnUpgrade`.
         let mut tunnel = None;
         let body = if parts.method == http::Method::CONNECT {
+            if content_length.is_some_and(|n| n > 0) {
+                // A CONNECT carries no body of its own.
+                respond.send_reset(Reason::INTERNAL_ERROR);
+                return;
+            }
             let (pending, on_upgrade) = crate::upgrade::pending();
             parts.extensions.insert(on_upgrade);
-            tunnel = Some((pending, recv));
-            Incoming::empty()
-        } else if recv.is_end_stream() {
+            tunnel = Some((pending, recv, tracker));
             Incoming::empty()
         } else {
-            Incoming::h2(recv, content_length, None, self.received.clone())
+            Incoming::h2(recv, content_length, tracker)
         };
         if self.connect_protocol {
             if let Some(protocol) = parts.extensions.remove::<h2::ext::Protocol>() {
@@ -188,8 +198,8 @@ where
                             return Poll::Ready(Err(crate::Error::new_h2(e)));
                         }
                     };
-                    if self.pings.is_active() {
-                        self.pings.start(conn.ping_pong());
+                    if let Some(pings) = &mut self.pings {
+                        pings.start(conn.ping_pong());
                     }
                     if self.closing {
                         conn.graceful_shutdown();
@@ -197,18 +207,12 @@ where
                     self.phase = Phase::Serving(conn);
                 }
                 Phase::Serving(conn) => {
-                    // A server pings whether or not streams are open, as upstream's does.
-                    while let Poll::Ready(event) = self.pings.poll(cx, false) {
-                        match event {
-                            PingEvent::Window(window) => {
-                                conn.set_target_window_size(window);
-                                conn.set_initial_window_size(window).ok();
-                            }
-                            PingEvent::Failed(e) => {
-                                conn.abrupt_shutdown(Reason::NO_ERROR);
-                                self.phase = Phase::Done;
-                                return Poll::Ready(Err(e));
-                            }
+                    if let Some(pings) = &mut self.pings {
+                        if let Poll::Ready(e) = pings.poll_dead(cx, conn) {
+                            // Tell the peer (GOAWAY) and close; the connection then ends
+                            // with the timeout.
+                            conn.abrupt_shutdown(Reason::NO_ERROR);
+                            self.failure = Some(e);
                         }
                     }
                     match conn.poll_accept(cx) {
@@ -221,7 +225,7 @@ where
                         // The connection is closed and everything it owed was written.
                         Poll::Ready(None) => {
                             self.phase = Phase::Done;
-                            return Poll::Ready(Ok(()));
+                            return Poll::Ready(self.failure.take().map_or(Ok(()), Err));
                         }
                     }
                 }
@@ -231,9 +235,12 @@ where
     }
 }
 
+/// A stream task's progress. The service future and the body pump are pinned in place (the
+/// task is pinned, and they are never moved out of it; a finished state is replaced by
+/// assignment, which drops it where it is), so a stream costs no allocation beyond its task.
 enum StreamState<F, B> {
     /// Waiting for the service's response.
-    Service(Pin<Box<F>>),
+    Service(F),
     /// Sending the response body.
     Body(BodyPump<B>),
     Done,
@@ -249,19 +256,21 @@ pub struct H2Stream<F, B> {
     state: StreamState<F, B>,
     date_header: bool,
     /// For a CONNECT request: the hand-off to `upgrade::on` and the stream's receiving half.
-    tunnel: Option<(crate::upgrade::Pending, h2::RecvStream)>,
+    tunnel: Option<TunnelParts>,
 }
+
+type TunnelParts = (crate::upgrade::Pending, h2::RecvStream, Option<Tracker>);
 
 impl<F, B> H2Stream<F, B> {
     fn new(
         fut: F,
         respond: SendResponse<Bytes>,
         date_header: bool,
-        tunnel: Option<(crate::upgrade::Pending, h2::RecvStream)>,
+        tunnel: Option<TunnelParts>,
     ) -> Self {
         H2Stream {
             respond,
-            state: StreamState::Service(Box::pin(fut)),
+            state: StreamState::Service(fut),
             date_header,
             tunnel,
         }
@@ -275,73 +284,95 @@ where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
+    /// Sends the response head; what comes next depends on the body.
     fn send_head(&mut self, res: Response<B>) -> StreamState<F, B> {
         let (mut parts, body) = res.into_parts();
-        strip_connection_headers(&mut parts.headers);
-        if self.date_header && !parts.headers.contains_key(DATE) {
+        strip_connection_headers(&mut parts.headers, Direction::Response);
+        if self.date_header {
             parts
                 .headers
-                .insert(DATE, crate::proto::date::header_value());
+                .entry(DATE)
+                .or_insert_with(crate::proto::date::header_value);
         }
         // A 2xx answer to CONNECT opens the tunnel: the stream stays open both ways and
-        // belongs to the application from here on (the response body is not sent).
-        if parts.status.is_success() {
-            if let Some((pending, recv)) = self.tunnel.take() {
-                return match self
-                    .respond
-                    .send_response(Response::from_parts(parts, ()), false)
-                {
-                    Ok(send) => {
-                        pending.fulfill(crate::upgrade::Upgraded::new(
-                            Tunnel::new(send, recv),
-                            Bytes::new(),
-                        ));
-                        StreamState::Done
-                    }
-                    Err(_) => StreamState::Done,
-                };
-            }
-        }
-        // Any other answer declines it: the `OnUpgrade` fails when `pending` drops.
-        self.tunnel = None;
-        let end = body.is_end_stream();
-        if !parts.headers.contains_key(CONTENT_LENGTH) {
-            if let Some(len) = body.size_hint().exact() {
-                if len > 0 || end {
-                    parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        // belongs to the application from here on (the response body is not sent). Any other
+        // answer declines it: the `OnUpgrade` fails when `pending` drops.
+        if let Some((pending, recv, tracker)) = self.tunnel.take() {
+            if parts.status.is_success() {
+                if declared_length(&parts.headers).is_some_and(|n| n > 0) {
+                    // A tunnel's answer cannot have a body of its own.
+                    self.respond.send_reset(Reason::INTERNAL_ERROR);
+                    return StreamState::Done;
                 }
+                parts.headers.remove(CONTENT_LENGTH);
+                if let Some(send) = self.respond_with(parts, false) {
+                    pending.fulfill(crate::upgrade::Upgraded::new(
+                        Tunnel::new(send, recv, tracker),
+                        Bytes::new(),
+                    ));
+                }
+                return StreamState::Done;
             }
         }
+        if body.is_end_stream() {
+            // Nothing to send after the head: it ends the stream, without a length.
+            self.respond_with(parts, true);
+            return StreamState::Done;
+        }
+        if let Some(len) = body.size_hint().exact() {
+            parts
+                .headers
+                .entry(CONTENT_LENGTH)
+                .or_insert_with(|| HeaderValue::from(len));
+        }
+        match self.respond_with(parts, false) {
+            Some(send) => StreamState::Body(BodyPump::new(body, send)),
+            None => StreamState::Done,
+        }
+    }
+
+    /// Sends the head; `None` if the stream could not take it (it is then reset).
+    fn respond_with(
+        &mut self,
+        parts: http::response::Parts,
+        end: bool,
+    ) -> Option<h2::SendStream<Bytes>> {
         match self
             .respond
             .send_response(Response::from_parts(parts, ()), end)
         {
-            Ok(_) if end => StreamState::Done,
-            Ok(send) => StreamState::Body(BodyPump::new(body, send)),
-            // The stream or connection is gone; there is no one left to tell.
-            Err(_) => StreamState::Done,
+            Ok(send) => Some(send),
+            Err(_) => {
+                self.respond.send_reset(Reason::INTERNAL_ERROR);
+                None
+            }
         }
     }
 
+    /// Drives the stream; `self` must stay where it is (see [`StreamState`]).
     fn poll_stream(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             match &mut self.state {
                 StreamState::Service(fut) => {
-                    // A peer that reset the stream no longer wants the response.
-                    if self.respond.poll_reset(cx).is_ready() {
-                        self.state = StreamState::Done;
-                        continue;
-                    }
-                    self.state = match fut.as_mut().poll(cx) {
+                    // SAFETY: `self` is pinned and the future is never moved (see `StreamState`).
+                    let fut = unsafe { Pin::new_unchecked(fut) };
+                    self.state = match fut.poll(cx) {
+                        // A peer that reset the stream no longer wants the response.
+                        Poll::Pending if self.respond.poll_reset(cx).is_ready() => {
+                            StreamState::Done
+                        }
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Ok(res)) => self.send_head(res),
-                        Poll::Ready(Err(_)) => {
-                            self.respond.send_reset(Reason::INTERNAL_ERROR);
+                        Poll::Ready(Err(e)) => {
+                            let error = crate::Error::new_user_service(e);
+                            self.respond.send_reset(reset_reason(&error));
                             StreamState::Done
                         }
                     };
                 }
                 StreamState::Body(pump) => {
+                    // SAFETY: as for the service future.
+                    let pump = unsafe { Pin::new_unchecked(pump) };
                     if pump.poll_pump(cx).is_pending() {
                         return Poll::Pending;
                     }
@@ -363,7 +394,8 @@ where
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // Everything pinned inside is boxed, so the task itself may move.
-        self.get_mut().poll_stream(cx)
+        // SAFETY: only `state` holds pinned values, and `poll_stream` never moves them; the
+        // task has no `Drop` of its own.
+        unsafe { self.get_unchecked_mut() }.poll_stream(cx)
     }
 }
