@@ -320,3 +320,15 @@ fn an_exact_read_size_does_not_hold_a_request_body_back_from_its_head() {
     assert!(outcome.written.0.ends_with(b"\r\n\r\nhello"), "{outcome:?}");
     assert_eq!(outcome.end, End::Finished);
 }
+
+#[test]
+fn an_http2_preface_behind_leading_line_breaks_arriving_in_pieces_fails_as_http2() {
+    // Bare CRs ahead of the preface are skipped as empty lines (by both crates), but the
+    // parser fails on them, before the preface is complete.
+    let outcome = server_same(0x0d12, 0x0d, b"\r\rPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\rC");
+    assert!(outcome.written.0.is_empty(), "{outcome:?}");
+    assert!(
+        matches!(&outcome.end, End::Failed(e) if e.kinds[3]),
+        "{outcome:?}"
+    );
+}

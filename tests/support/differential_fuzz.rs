@@ -886,6 +886,17 @@ pub enum Deliberate {
     /// answers. Accepted when writes are slow (`Pending` or short), upstream's bytes are a
     /// strict prefix of the fork's, the rest is one error response, and all else is equal.
     ErrorAnswerBehindUnwrittenResponse,
+    /// UPSTREAM.md §1, "a `100 Continue` encoded before the connection fails": upstream
+    /// encodes the interim response when the service first polls the body, and an error that
+    /// ends the connection before the next flush (end of file mid-body) leaves it unwritten.
+    /// Accepted when both fail alike and the fork's bytes are upstream's plus that response.
+    ContinueLostOnError,
+    /// UPSTREAM.md §1, "a response to a request asking for an upgrade ... taken slowly":
+    /// upstream ends such a connection through its upgrade hand-off, which skips the flush,
+    /// so the response (not a `101`) stays in its buffer. Accepted when writes are slow, a
+    /// request asked for an upgrade, upstream's bytes are a strict prefix of the fork's, and
+    /// all else is equal.
+    UpgradeHandOffLeavesBytesUnwritten,
 }
 
 /// The comparator's answer for a case that passed.
@@ -977,9 +988,7 @@ fn server_outcomes_agree(case: &Case, fork: &ServerOutcome, up: &ServerOutcome) 
         written: up.written.clone(),
         ..fork.clone()
     } == *up;
-    let Some(extra) = fork.written.0.strip_prefix(up.written.0.as_slice()) else {
-        return None;
-    };
+    let extra = fork.written.0.strip_prefix(up.written.0.as_slice())?;
     if !only_bytes_differ || extra.is_empty() {
         return None;
     }
@@ -995,6 +1004,18 @@ fn server_outcomes_agree(case: &Case, fork: &ServerOutcome, up: &ServerOutcome) 
     if slow_writes && one_error_response && matches!(fork.end, End::Failed(_)) {
         return Some(Verdict::Accepted(
             Deliberate::ErrorAnswerBehindUnwrittenResponse,
+        ));
+    }
+    if extra == b"HTTP/1.1 100 Continue\r\n\r\n" && matches!(fork.end, End::Failed(_)) {
+        return Some(Verdict::Accepted(Deliberate::ContinueLostOnError));
+    }
+    let asked_for_upgrade = fork
+        .requests
+        .iter()
+        .any(|r| r.headers.iter().any(|(name, _)| name == "upgrade"));
+    if slow_writes && asked_for_upgrade {
+        return Some(Verdict::Accepted(
+            Deliberate::UpgradeHandOffLeavesBytesUnwritten,
         ));
     }
     None

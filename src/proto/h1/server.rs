@@ -434,12 +434,16 @@ where
 
     fn poll_head(&mut self, cx: &mut Context<'_>) -> crate::Result<bool> {
         loop {
+            let buffered = self.transport.read_buf().len();
             let parsed = request_head::parse(
                 self.transport.read_buf(),
                 &self.cfg.head,
                 &mut self.scratch,
                 &mut self.spare_headers,
             );
+            // The parser itself failed (a head taken out of the buffer failed later, on its
+            // framing headers, and what follows it is another message).
+            let unparsable = self.transport.read_buf().len() == buffered;
             match parsed {
                 Ok(Some(request)) => {
                     if let Some(t) = &mut self.header_timer {
@@ -451,8 +455,8 @@ where
                     return Ok(true);
                 }
                 Ok(None) => self.head_partly_read = !self.transport.read_buf_is_empty(),
-                Err(kind @ Parse::Version)
-                    if self.head_partly_read && self.may_become_h2_preface() =>
+                Err(kind)
+                    if unparsable && self.head_partly_read && self.may_become_h2_preface() =>
                 {
                     // `PRI * HTTP/2` is no HTTP/1 request line, but it may be the start of
                     // HTTP/2's preface, which gets no `400`: wait for the rest, as upstream
