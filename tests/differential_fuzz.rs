@@ -332,3 +332,18 @@ fn an_http2_preface_behind_leading_line_breaks_arriving_in_pieces_fails_as_http2
         "{outcome:?}"
     );
 }
+
+#[test]
+fn a_server_closing_before_the_first_request_hands_it_back_without_a_shutdown() {
+    let outcome = client_same(0, 0, b"");
+    let Ok(exchanges) = &outcome.exchanges else {
+        panic!("handshake failed: {outcome:?}");
+    };
+    assert!(
+        matches!(&exchanges[..], [ExchangeSeen::Failed(e)] if e.kinds[5]),
+        "{outcome:?}"
+    );
+    assert!(outcome.written.0.is_empty());
+    assert_eq!(outcome.end, End::Finished);
+    assert!(!outcome.shut_down);
+}

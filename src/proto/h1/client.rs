@@ -106,6 +106,10 @@ pub(crate) struct ClientConn<I, B: Body> {
     /// The exchanges ended with an error: what is owed is still written, but the transport
     /// is not shut down, as upstream leaves it when an error ends its dispatch loop.
     failed: bool,
+    /// An exchange completed and the connection was kept for the next one. Only then is end
+    /// of file while idle a clean close; before the first exchange it is an error (upstream
+    /// 1.13.0 hands a queued request back with it, and fails the connection otherwise).
+    kept_alive: bool,
     scratch: HeadScratch,
     spare_headers: Option<HeaderMap>,
 }
@@ -141,6 +145,7 @@ where
             on_informational: None,
             error: None,
             failed: false,
+            kept_alive: false,
             scratch: HeadScratch::default(),
             spare_headers: None,
         }
@@ -292,6 +297,7 @@ where
             self.reading = Reading::Idle;
             self.writing = Writing::Idle;
             self.request_method = None;
+            self.kept_alive = true;
         } else {
             self.reading = Reading::Closed;
             self.writing = Writing::Closed;
@@ -330,6 +336,9 @@ where
             Poll::Ready(Ok(0)) => {
                 self.reading = Reading::Closed;
                 self.keep_alive = false;
+                if !self.kept_alive {
+                    return Err(Error::new_incomplete());
+                }
                 Ok(true)
             }
             Poll::Ready(Ok(_)) => Err(Error::new(Kind::UnexpectedMessage)),
