@@ -868,10 +868,11 @@ runners_for!(upstream, hyper_upstream);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deliberate {
     /// UPSTREAM.md §3, "bytes no head may contain ... arriving in a later piece": upstream
-    /// parses a head only on its first piece and then when a blank line arrives (or the buffer
-    /// fills); the fork parses every arrival up to 8 KiB, so it rejects bytes no head may hold
-    /// (and sees an HTTP/0.9 body) at once. Accepted when the fork's outcome is upstream's
-    /// outcome for the same bytes arriving in one piece.
+    /// parses a head on its first piece and then only when a blank line arrives (or the buffer
+    /// fills), so its verdict depends on where the pieces (or 64-byte exact reads) end; the
+    /// fork parses every arrival up to 8 KiB, rejecting bytes no head may hold, seeing an
+    /// HTTP/0.9 body and recognising a split HTTP/2 preface alike. Accepted when the fork's
+    /// outcome is upstream's for the same bytes in one piece (and, for the client, one read).
     HeadParsedOnEveryArrival,
     /// UPSTREAM.md §1, the `pipeline_flush(true)` rows: upstream skips every flush (the one
     /// before shutdown too) while unread bytes sit in its read buffer, so a connection that
