@@ -145,6 +145,7 @@ cmd_behaviour() {
     cargo test --features full --no-fail-fast \
         --test differential --test client_differential --test upstream_differences \
         --test client_connection_lifecycle --test client_response_parsing --test auto_traits \
+        --test differential_fuzz \
         >"$log" 2>&1 || true
     echo "full log: ${log#"$root"/}"
     grep -E '^test .* FAILED$|^  - script|^test result' "$log" || true

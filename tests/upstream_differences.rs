@@ -458,3 +458,98 @@ async fn a_request_with_an_unsupported_version_is_sent_as_http11_without_panicki
         assert!(panicked, "{version:?}");
     }
 }
+
+#[path = "support/differential_fuzz.rs"]
+mod differential_fuzz;
+
+#[test]
+fn a_malformed_head_pipelined_behind_a_response_still_being_written_is_answered() {
+    use differential_fuzz::{check_server, fork, upstream, Case, Deliberate, End, Verdict};
+    // Bit 13: every write is `Pending` for a poll before the wire takes it. The first request
+    // asks for an upgrade that its `200` does not grant; the second head is malformed.
+    let data = Case::encode(
+        1 << 13,
+        0,
+        b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\nGET  /  HTTP/1.1\r\n",
+    );
+    let case = Case::decode(&data).expect("a case");
+    let (fork, upstream) = (fork::serve(&case), upstream::serve(&case));
+    for side in [&fork, &upstream] {
+        assert!(
+            matches!(&side.end, End::Failed(e) if e.kinds[0]),
+            "{side:?}"
+        );
+        assert!(
+            side.written.0.starts_with(b"HTTP/1.1 200 OK\r\n"),
+            "{side:?}"
+        );
+    }
+    // The fork answers the malformed head once the 200 is written; upstream, whose write
+    // state was not idle when the head failed, ends without an answer.
+    assert!(
+        fork.written.0.ends_with(b"\r\n\r\nseenHTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: -----------------------------\r\n\r\n"),
+        "{fork:?}"
+    );
+    assert!(
+        upstream.written.0.ends_with(b"\r\n\r\nseen"),
+        "{upstream:?}"
+    );
+    assert_eq!(
+        check_server(&data).expect("documented"),
+        Verdict::Accepted(Deliberate::ErrorAnswerBehindUnwrittenResponse)
+    );
+}
+
+#[test]
+fn a_100_continue_encoded_before_the_connection_fails_is_written() {
+    use differential_fuzz::{check_server, fork, upstream, Case, Deliberate, End, Verdict};
+    // Options 0: the peer half-closes right after its bytes, so reading the body meets end of
+    // file and the connection fails once the service has asked for the body.
+    let data = Case::encode(
+        0,
+        0,
+        b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    let case = Case::decode(&data).expect("a case");
+    let (fork, upstream) = (fork::serve(&case), upstream::serve(&case));
+    for side in [&fork, &upstream] {
+        assert!(
+            matches!(&side.end, End::Failed(e) if e.kinds[7]),
+            "{side:?}"
+        );
+    }
+    assert_eq!(fork.written.0, b"HTTP/1.1 100 Continue\r\n\r\n");
+    assert_eq!(upstream.written.0, b"");
+    assert_eq!(
+        check_server(&data).expect("documented"),
+        Verdict::Accepted(Deliberate::ContinueLostOnError)
+    );
+}
+
+#[test]
+fn a_response_to_a_request_asking_for_an_upgrade_is_written_before_the_connection_ends() {
+    use differential_fuzz::{check_server, fork, upstream, Case, Deliberate, End, Verdict};
+    // Bit 13: every write is `Pending` for a poll before the wire takes it. The service
+    // answers 200 (no upgrade) after the request body failed (a bad trailer line).
+    let data = Case::encode(
+        1 << 13,
+        0,
+        b"GET / HTTP/1.1\r\nUpgrade: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad\r&\n\r\n",
+    );
+    let case = Case::decode(&data).expect("a case");
+    let (fork, upstream) = (fork::serve(&case), upstream::serve(&case));
+    for side in [&fork, &upstream] {
+        assert_eq!(side.end, End::Finished, "{side:?}");
+        assert!(side.requests[0].body.error.is_some(), "{side:?}");
+    }
+    assert!(
+        fork.written.0.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{fork:?}"
+    );
+    assert!(fork.written.0.ends_with(b"\r\n\r\nseen"), "{fork:?}");
+    assert_eq!(upstream.written.0, b"", "{upstream:?}");
+    assert_eq!(
+        check_server(&data).expect("documented"),
+        Verdict::Accepted(Deliberate::UpgradeHandOffLeavesBytesUnwritten)
+    );
+}

@@ -103,6 +103,13 @@ pub(crate) struct ClientConn<I, B: Body> {
     upgrade: Option<upgrade::Pending>,
     on_informational: Option<OnInformational>,
     error: Option<Error>,
+    /// The exchanges ended with an error: what is owed is still written, but the transport
+    /// is not shut down, as upstream leaves it when an error ends its dispatch loop.
+    failed: bool,
+    /// An exchange completed and the connection was kept for the next one. Only then is end
+    /// of file while idle a clean close; before the first exchange it is an error (upstream
+    /// 1.13.0 hands a queued request back with it, and fails the connection otherwise).
+    kept_alive: bool,
     scratch: HeadScratch,
     spare_headers: Option<HeaderMap>,
 }
@@ -114,10 +121,12 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     pub(crate) fn new(io: I, requests: Requests<B>, mut cfg: ClientConfig) -> Self {
+        // Exact reads bound response heads; the write buffer keeps its own limit.
+        let write_max = cfg.head.max_buf;
         if let Some(exact) = cfg.read_exact {
             cfg.head.max_buf = exact;
         }
-        let transport = Transport::new(io, cfg.write_mode, cfg.head.max_buf, cfg.read_exact);
+        let transport = Transport::new(io, cfg.write_mode, write_max, cfg.read_exact);
         ClientConn {
             transport,
             http09: cfg.http09,
@@ -135,6 +144,8 @@ where
             upgrade: None,
             on_informational: None,
             error: None,
+            failed: false,
+            kept_alive: false,
             scratch: HeadScratch::default(),
             spare_headers: None,
         }
@@ -154,6 +165,7 @@ where
                     self.fail_response_body();
                     let transport_failed = matches!(err.kind(), Kind::Io | Kind::BodyWrite);
                     self.error = self.report(err);
+                    self.failed = true;
                     if transport_failed {
                         // Nothing owed can reach the peer any more.
                         self.ending = Some(Ending::Broken);
@@ -170,7 +182,7 @@ where
             self.ending = Some(Ending::Draining);
         }
         // An upgrade takes the transport as it is; only a plain ending shuts it down.
-        let shutdown = mode == EndMode::Shutdown && self.upgrade.is_none();
+        let shutdown = mode == EndMode::Shutdown && self.upgrade.is_none() && !self.failed;
         let Some(ending) = &mut self.ending else {
             return Poll::Pending;
         };
@@ -285,6 +297,7 @@ where
             self.reading = Reading::Idle;
             self.writing = Writing::Idle;
             self.request_method = None;
+            self.kept_alive = true;
         } else {
             self.reading = Reading::Closed;
             self.writing = Writing::Closed;
@@ -323,6 +336,9 @@ where
             Poll::Ready(Ok(0)) => {
                 self.reading = Reading::Closed;
                 self.keep_alive = false;
+                if !self.kept_alive {
+                    return Err(Error::new_incomplete());
+                }
                 Ok(true)
             }
             Poll::Ready(Ok(_)) => Err(Error::new(Kind::UnexpectedMessage)),
@@ -350,8 +366,11 @@ where
                 &mut self.spare_headers,
                 self.request_method.as_ref(),
                 self.http09,
-            )
-            .map_err(Error::new_parse)?;
+            );
+            let parsed = match parsed {
+                Ok(parsed) => parsed,
+                Err(e) => return self.fail_head(Error::new_parse(e)),
+            };
             match parsed {
                 Some(ParsedResponse::Interim(interim)) => {
                     if let Some(callback) = &self.on_informational {
@@ -363,12 +382,27 @@ where
                     return Ok(true);
                 }
                 None => match self.transport.poll_read_more(cx, None) {
-                    Poll::Ready(Ok(0)) => return Err(Error::new_incomplete()),
+                    Poll::Ready(Ok(0)) => return self.fail_head(Error::new_incomplete()),
                     Poll::Ready(Ok(_)) => {}
                     Poll::Ready(Err(e)) => return Err(Error::new_io(e)),
                     Poll::Pending => return Ok(false),
                 },
             }
+        }
+    }
+
+    /// A response head that cannot be read (malformed, or cut short by end of file) fails the
+    /// request waiting for it. If the error reached a request, the connection then ends as
+    /// a closed one does, shutting its transport down; if it reached nobody, it fails the
+    /// connection. Upstream's dispatcher treats head errors the same way.
+    fn fail_head(&mut self, err: Error) -> crate::Result<bool> {
+        match self.report(err) {
+            None => {
+                self.reading = Reading::Closed;
+                self.keep_alive = false;
+                Ok(true)
+            }
+            Some(err) => Err(err),
         }
     }
 

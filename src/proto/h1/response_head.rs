@@ -365,13 +365,18 @@ pub(crate) fn parse(
             return Ok(None);
         }
         Some(StatusLine::Http09) => {
+            // A `200` without headers: framed like any other response to the request's
+            // method, so it carries no body after a HEAD and opens a tunnel after a CONNECT.
             let mut head = http::Response::new(());
             *head.version_mut() = Version::HTTP_09;
+            // (A 200 is never interim, so the fallback is never taken.)
+            let (body, upgrade) =
+                response_framing(&head, request_method)?.unwrap_or((Framing::UntilClose, false));
             return Ok(Some(ParsedResponse::Final(FinalResponse {
                 head,
-                body: Framing::UntilClose,
+                body,
                 keep_alive: false,
-                upgrade: false,
+                upgrade,
             })));
         }
         Some(StatusLine::Http1 {

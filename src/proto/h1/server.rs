@@ -172,6 +172,14 @@ where
     upgrade: Option<upgrade::Pending>,
     /// An error to report once the connection ended (after a reply was written).
     error: Option<Error>,
+    /// The connection failed without an answer of its own (a head cut short by end of file,
+    /// an HTTP/2 preface, a service error): what it owes is still written, but the transport
+    /// is not shut down, as upstream leaves it when such an error ends its dispatch loop.
+    failed_unanswered: bool,
+    /// The current head was found incomplete at least once (it arrives in pieces).
+    head_partly_read: bool,
+    /// A head that fails to parse but may still become HTTP/2's preface.
+    deferred_rejection: Option<Parse>,
     scratch: HeadScratch,
     spare_headers: Option<HeaderMap>,
     header_timer: Option<HeaderTimer>,
@@ -220,6 +228,9 @@ where
             write_now: false,
             upgrade: None,
             error: None,
+            failed_unanswered: false,
+            head_partly_read: false,
+            deferred_rejection: None,
             scratch: HeadScratch::default(),
             spare_headers: None,
             header_timer,
@@ -245,6 +256,7 @@ where
                         return Poll::Ready(Err(err));
                     }
                     self.error.get_or_insert(err);
+                    self.failed_unanswered = true;
                 }
             }
             self.ending = Some(Ending::Draining);
@@ -259,7 +271,8 @@ where
             trace!("draining while discarding an abandoned request body");
         }
         // An upgrade takes the transport as it is; only a plain ending shuts it down.
-        let shutdown = mode == EndMode::Shutdown && self.upgrade.is_none();
+        let shutdown =
+            mode == EndMode::Shutdown && self.upgrade.is_none() && !self.failed_unanswered;
         let Some(ending) = &mut self.ending else {
             return Poll::Pending;
         };
@@ -421,21 +434,35 @@ where
 
     fn poll_head(&mut self, cx: &mut Context<'_>) -> crate::Result<bool> {
         loop {
+            let buffered = self.transport.read_buf().len();
             let parsed = request_head::parse(
                 self.transport.read_buf(),
                 &self.cfg.head,
                 &mut self.scratch,
                 &mut self.spare_headers,
             );
+            // The parser itself failed (a head taken out of the buffer failed later, on its
+            // framing headers, and what follows it is another message).
+            let unparsable = self.transport.read_buf().len() == buffered;
             match parsed {
                 Ok(Some(request)) => {
                     if let Some(t) = &mut self.header_timer {
                         t.armed = false;
                     }
+                    self.head_partly_read = false;
+                    self.deferred_rejection = None;
                     self.start_exchange(request);
                     return Ok(true);
                 }
-                Ok(None) => {}
+                Ok(None) => self.head_partly_read = !self.transport.read_buf_is_empty(),
+                Err(kind)
+                    if unparsable && self.head_partly_read && self.may_become_h2_preface() =>
+                {
+                    // `PRI * HTTP/2` is no HTTP/1 request line, but it may be the start of
+                    // HTTP/2's preface, which gets no `400`: wait for the rest, as upstream
+                    // does for a later piece of a head until its blank line arrives.
+                    self.deferred_rejection = Some(kind);
+                }
                 Err(kind) => {
                     self.reject_head(Error::new_parse(kind))?;
                     return Ok(true);
@@ -447,7 +474,13 @@ where
                 .max_buf
                 .saturating_sub(self.transport.read_buf().len());
             match self.transport.poll_read_more(cx, Some(room)) {
-                Poll::Ready(Ok(0)) => return self.end_of_input_before_head(None),
+                Poll::Ready(Ok(0)) => {
+                    if let Some(kind) = self.deferred_rejection.take() {
+                        self.reject_head(Error::new_parse(kind))?;
+                        return Ok(true);
+                    }
+                    return self.end_of_input_before_head(None);
+                }
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => return self.end_of_input_before_head(Some(e)),
                 Poll::Pending => {
@@ -499,6 +532,20 @@ where
 
     fn has_h2_preface(&mut self) -> bool {
         self.transport.read_buf().starts_with(H2_PREFACE)
+    }
+
+    /// The head so far (past leading empty lines) is a strict prefix of the preface's first
+    /// two lines, `PRI * HTTP/2.0` and the empty one. Once those are complete, upstream
+    /// decides at once, as the fork does: the preface if all of it is there, else a `400`.
+    fn may_become_h2_preface(&mut self) -> bool {
+        const PREFACE_LINES: usize = 18;
+        let buf = self.transport.read_buf();
+        let start = buf
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        let head = &buf[start..];
+        !head.is_empty() && head.len() < PREFACE_LINES && H2_PREFACE.starts_with(head)
     }
 
     /// Answers a malformed head with the status hyper sends for it, then ends the connection

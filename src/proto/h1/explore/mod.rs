@@ -931,14 +931,16 @@ mod tests {
             Err(Failure(report)) => panic!("{report}"),
             Ok(ends) => ends,
         };
-        for end in [
-            RunEnd::Completed,
-            RunEnd::Released,
-            RunEnd::Upgraded,
-            RunEnd::Failed,
+        // A malformed response head fails its request and then ends the connection cleanly
+        // (as upstream's dispatcher does), so fewer client runs end `Failed` than server runs.
+        for (end, floor) in [
+            (RunEnd::Completed, 50),
+            (RunEnd::Released, 50),
+            (RunEnd::Upgraded, 50),
+            (RunEnd::Failed, 40),
         ] {
             assert!(
-                ends.get(&end).copied().unwrap_or(0) >= 50,
+                ends.get(&end).copied().unwrap_or(0) >= floor,
                 "too few client runs ended {end:?}: {ends:?}"
             );
         }
