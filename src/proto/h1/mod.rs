@@ -17,6 +17,7 @@
 pub(crate) mod body_decoder;
 pub(crate) mod body_encoder;
 pub(crate) mod body_pump;
+pub(crate) mod buffer_pool;
 #[cfg(feature = "client")]
 pub(crate) mod client;
 #[cfg(all(test, feature = "client", feature = "server"))]

@@ -18,14 +18,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use http::header::{self, HeaderMap};
+use http::header::HeaderMap;
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body::Body;
 
 use super::body_decoder::{Decoded, Decoder};
 use super::body_encoder::BodySize;
 use super::body_pump::{BodyPump, Pumped};
-use super::header_values::{adjust_for_peer, list_contains};
+use super::header_values::adjust_for_peer;
 use super::injected_bugs::{self, Bug};
 use super::out_buf::WriteMode;
 use super::request_head::{self, HeadConfig, HeadScratch, ParsedRequest};
@@ -233,6 +233,7 @@ where
         cx: &mut Context<'_>,
         mode: EndMode,
     ) -> Poll<crate::Result<Ended>> {
+        self.transport.unpark_reads();
         if self.ending.is_none() {
             match self.poll_exchanges(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -333,7 +334,8 @@ where
             if self.is_finished() {
                 return Poll::Ready(Ok(()));
             }
-            let must_write = self.write_now || !self.transport.out().has_room();
+            let had_room = self.transport.out().has_room();
+            let must_write = self.write_now || !had_room;
             // Before waiting for anything, everything owed goes out: a response is never held
             // back while the connection sleeps.
             let skip_write = !progress && injected_bugs::active(Bug::YieldWithoutWriting);
@@ -344,10 +346,15 @@ where
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::new_body_write(e))),
                     Poll::Pending => {}
                 }
-                progress |= self.transport.owed() < owed;
+                // Writing makes progress for the connection only where encoding waited for
+                // room; otherwise nothing it does depends on what is still owed.
+                progress |= !had_room && self.transport.owed() < owed;
             }
             if !progress {
                 // Every blocked part (transport, service, bodies, timer) registered a wake-up.
+                if self.waits_for_next_request() {
+                    self.transport.release_idle_buffers();
+                }
                 return Poll::Pending;
             }
         }
@@ -357,6 +364,14 @@ where
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+
+    /// Between exchanges, with nothing read ahead: what a keep-alive connection does most.
+    fn waits_for_next_request(&self) -> bool {
+        matches!(self.reading, Reading::Head)
+            && matches!(self.writing, Writing::Idle)
+            && self.in_flight.is_none()
+            && self.transport.read_buf_is_empty()
     }
 
     fn is_finished(&self) -> bool {
@@ -421,12 +436,20 @@ where
 
     fn poll_head(&mut self, cx: &mut Context<'_>) -> crate::Result<bool> {
         loop {
-            let parsed = request_head::parse(
-                self.transport.read_buf(),
-                &self.cfg.head,
-                &mut self.scratch,
-                &mut self.spare_headers,
-            );
+            // An empty buffer holds no head, and no limit rejects it (`max_header_size(0)`
+            // does, and so goes through `parse`).
+            let nothing_to_parse = self.transport.read_buf_is_empty()
+                && self.cfg.head.max_header_size.is_none_or(|max| max > 0);
+            let parsed = if nothing_to_parse {
+                Ok(None)
+            } else {
+                request_head::parse(
+                    self.transport.read_buf(),
+                    &self.cfg.head,
+                    &mut self.scratch,
+                    &mut self.spare_headers,
+                )
+            };
             match parsed {
                 Ok(Some(request)) => {
                     if let Some(t) = &mut self.header_timer {
@@ -446,7 +469,7 @@ where
                 .head
                 .max_buf
                 .saturating_sub(self.transport.read_buf().len());
-            match self.transport.poll_read_more(cx, Some(room)) {
+            match self.transport.poll_read_parking(cx, Some(room)) {
                 Poll::Ready(Ok(0)) => return self.end_of_input_before_head(None),
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => return self.end_of_input_before_head(Some(e)),
@@ -558,16 +581,13 @@ where
             expect_continue,
             keep_alive,
             wants_upgrade,
+            te_trailers,
         } = parsed;
         let (mut parts, ()) = head.into_parts();
         self.keep_alive &= keep_alive;
         self.peer_version = parts.version;
         self.request_method = Some(parts.method.clone());
-        self.trailers_allowed = parts
-            .headers
-            .get_all(header::TE)
-            .iter()
-            .any(|v| list_contains(v, "trailers"));
+        self.trailers_allowed = te_trailers;
         let expect_continue = expect_continue && parts.version != Version::HTTP_10;
         let framing = body.decoder(self.cfg.head.max_headers, self.cfg.head.max_header_size);
         let incoming = match framing {
@@ -633,7 +653,7 @@ where
                     self.finish_request_body(None);
                     return true;
                 }
-                Ok(Decoded::NeedMore) => match self.transport.poll_read_more(cx, None) {
+                Ok(Decoded::NeedMore) => match self.transport.poll_read_parking(cx, None) {
                     Poll::Ready(Ok(_)) => {}
                     Poll::Ready(Err(e)) => {
                         self.fail_request_body(Error::new_body(e));
@@ -688,7 +708,7 @@ where
             match reader.decoder.decode(self.transport.read_buf(), at_eof) {
                 Ok(Decoded::NeedMore) if !read_once && self.transport.read_buf_is_empty() => {
                     read_once = true;
-                    match self.transport.poll_read_more(cx, None) {
+                    match self.transport.poll_read_parking(cx, None) {
                         Poll::Ready(Ok(_)) => continue,
                         _ => break false,
                     }
@@ -760,7 +780,7 @@ where
                         break;
                     }
                 }
-                Ok(Decoded::NeedMore) => match self.transport.poll_read_more(cx, None) {
+                Ok(Decoded::NeedMore) => match self.transport.poll_read_parking(cx, None) {
                     Poll::Ready(Ok(_)) => {}
                     Poll::Ready(Err(_)) => break,
                     Poll::Pending => return Poll::Pending,
@@ -790,7 +810,7 @@ where
         {
             return Ok(());
         }
-        match self.transport.poll_read_more(cx, None) {
+        match self.transport.poll_read_parking(cx, None) {
             Poll::Ready(Ok(0)) => {
                 self.close_reading(true);
                 Err(Error::new_incomplete())
