@@ -28,6 +28,8 @@ mod codec_roundtrip_tests;
 mod explore;
 pub(crate) mod head_scan;
 pub(crate) mod header_values;
+#[cfg(all(test, feature = "server"))]
+mod idle_buffer_tests;
 pub(crate) mod injected_bugs;
 pub(crate) mod out_buf;
 pub(crate) mod request_head;

@@ -366,6 +366,12 @@ where
         Poll::Pending
     }
 
+    /// Whether the transport holds read or output buffer memory.
+    #[cfg(test)]
+    pub(crate) fn holds_buffers(&self) -> bool {
+        self.transport.holds_buffers()
+    }
+
     /// Between exchanges, with nothing read ahead: what a keep-alive connection does most.
     fn waits_for_next_request(&self) -> bool {
         matches!(self.reading, Reading::Head)
