@@ -14,6 +14,8 @@
     allow(dead_code, unused_imports)
 )]
 
+#[cfg(all(test, feature = "server"))]
+mod bare_response_tests;
 pub(crate) mod body_decoder;
 pub(crate) mod body_encoder;
 pub(crate) mod body_pump;
