@@ -9,9 +9,10 @@
 # two or more). For every workload and side it records requests per second and the server's
 # CPU time per request (utime + stime from /proc/<pid>/stat, before and after the run),
 # alternating the sides within each round, and prints the medians over the rounds with the
-# ratios fork/upstream and fork/canned ("excess" is the part above the canned loop, the CPU
-# time HTTP processing owns). Last, the server memory per idle keep-alive connection: the RSS
-# growth while IDLE_CONNS connections wait for their next request.
+# ratios fork/upstream and fork/canned, taken within each round ("excess" compares the parts
+# above the canned loop, the CPU time HTTP processing owns). Last, the server memory per idle
+# keep-alive connection: the RSS growth while IDLE_CONNS connections wait for their next
+# request.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -60,24 +61,40 @@ end
 EOF
 
 declare -A port h2port pid
-base=$((30000 + RANDOM % 20000))
-i=0
-for side in $SIDES; do
-    port[$side]=$((base + 2 * i))
-    h2port[$side]=$((base + 2 * i + 1))
-    i=$((i + 1))
-    $server_cpu "$bin" serve --side "$side" --port "${port[$side]}" --h2-port "${h2port[$side]}" \
-        >"$work/$side.out" 2>&1 &
-    pid[$side]=$!
-done
-for side in $SIDES; do
-    for _ in $(seq 100); do
-        grep -q listening "$work/$side.out" && break
+# start_server SIDE OUTFILE [--h2-port 0]: the system picks free ports (a fixed or random
+# choice can collide with the many client ports of the runs); sets $started_pid and
+# $started_ports ("H1 H2") once the server listens, or stops the benchmark.
+start_server() {
+    local side=$1 outfile=$2
+    shift 2
+    $server_cpu "$bin" serve --side "$side" --port 0 "$@" >"$outfile" 2>&1 &
+    started_pid=$!
+    for _ in $(seq 200); do
+        grep -q '^listening' "$outfile" && break
+        kill -0 "$started_pid" 2>/dev/null || break
         sleep 0.1
     done
+    if ! grep -q '^listening' "$outfile"; then
+        echo "the $side server did not start:" >&2
+        cat "$outfile" >&2
+        exit 1
+    fi
+    started_ports=$(awk '/^listening/ {print $2, $3; exit}' "$outfile")
+}
+for side in $SIDES; do
+    start_server "$side" "$work/$side.out" --h2-port 0
+    pid[$side]=$started_pid
+    read -r "port[$side]" "h2port[$side]" <<<"$started_ports"
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() {
+    if [ ! -e "/proc/$1/stat" ]; then
+        echo "server $1 is gone:" >&2
+        cat "$work"/*.out >&2
+        exit 1
+    fi
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
 
 # run WORKLOAD SIDE -> prints "requests seconds ticks"
 run() {
@@ -106,8 +123,6 @@ run() {
     echo "${n:-0} ${secs:-0} $((after - before))"
 }
 
-median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-
 echo "rounds $ROUNDS x ${DURATION}s, $CONNS connections, server on ${server_cpu:-any cpu}, load on ${load_cpu:-any cpu}" >&2
 for r in $(seq "$ROUNDS"); do
     for workload in $WORKLOADS; do
@@ -117,36 +132,48 @@ for r in $(seq "$ROUNDS"); do
         for side in $sides; do
             [ "$side" = canned ] && [[ $workload == h2-* ]] && continue
             read -r n secs ticks < <(run "$workload" "$side")
-            echo "$workload $side $n $secs $ticks" >>"$work/samples"
+            echo "$r $workload $side $n $secs $ticks" >>"$work/samples"
             echo "round $r $workload $side: $n requests in ${secs}s, $ticks ticks" >&2
         done
     done
 done
 
-printf '\n| workload | side | req/s | server CPU µs/req | fork/upstream | fork/canned | excess fork/upstream |\n'
-printf '|---|---|---|---|---|---|---|\n'
-for workload in $WORKLOADS; do
-    declare -A us=() rps=()
-    for side in $SIDES; do
-        grep -q "^$workload $side " "$work/samples" || continue
-        rps[$side]=$(awk -v w="$workload" -v s="$side" '$1 == w && $2 == s && $4 > 0 {print $3 / $4}' "$work/samples" | median)
-        us[$side]=$(awk -v w="$workload" -v s="$side" -v t="$tick_us" '$1 == w && $2 == s && $3 > 0 {print $5 * t / $3}' "$work/samples" | median)
-    done
-    for side in $SIDES; do
-        [ -n "${us[$side]:-}" ] || continue
-        vs_up="" vs_canned="" excess=""
-        if [ "$side" = fork ]; then
-            [ -n "${us[upstream]:-}" ] && vs_up=$(awk -v a="${us[fork]}" -v b="${us[upstream]}" 'BEGIN {printf "%.2f", a / b}')
-            if [ -n "${us[canned]:-}" ]; then
-                vs_canned=$(awk -v a="${us[fork]}" -v b="${us[canned]}" 'BEGIN {printf "%.2f", a / b}')
-                [ -n "${us[upstream]:-}" ] && excess=$(awk -v a="${us[fork]}" -v b="${us[upstream]}" -v c="${us[canned]}" \
-                    'BEGIN {if (b - c > 0) printf "%.2f", (a - c) / (b - c); else print "-"}')
-            fi
-        fi
-        printf '| %s | %s | %.0f | %.2f | %s | %s | %s |\n' "$workload" "$side" "${rps[$side]}" "${us[$side]}" "$vs_up" "$vs_canned" "$excess"
-    done
-    unset us rps
-done
+# Per workload: medians over the rounds of each side's CPU per request and req/s, and the
+# medians of the ratios taken within each round (the sides of a round ran back to back, so
+# their ratio is steadier than the ratio of medians). "excess" is (fork - canned) /
+# (upstream - canned): the fork's HTTP cost as a share of upstream's.
+printf '\n| workload | fork µs/req | upstream µs/req | canned µs/req | fork/upstream | fork/canned | excess fork/upstream | fork req/s | upstream req/s | canned req/s |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
+awk -v t="$tick_us" -v order="$WORKLOADS" '
+    function median(list,    n, a, i, j, x) {
+        n = split(list, a, " ")
+        if (n == 0) return ""
+        for (i = 2; i <= n; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function fmt(v, d) { return v == "" ? "-" : sprintf("%." d "f", v) }
+    $4 > 0 && $5 > 0 {
+        us[$1, $2, $3] = $6 * t / $4
+        rps[$2, $3] = rps[$2, $3] " " $4 / $5
+        cpu[$2, $3] = cpu[$2, $3] " " us[$1, $2, $3]
+        rounds[$1] = 1
+    }
+    END {
+        n = split(order, ws, " ")
+        for (k = 1; k <= n; k++) {
+            w = ws[k]; fu = fc = ex = ""
+            for (r in rounds) {
+                f = us[r, w, "fork"]; u = us[r, w, "upstream"]; c = us[r, w, "canned"]
+                if (f != "" && u != "") fu = fu " " f / u
+                if (f != "" && c != "") fc = fc " " f / c
+                if (f != "" && u != "" && c != "" && u > c) ex = ex " " (f - c) / (u - c)
+            }
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w,
+                fmt(median(cpu[w, "fork"]), 2), fmt(median(cpu[w, "upstream"]), 2), fmt(median(cpu[w, "canned"]), 2),
+                fmt(median(fu), 2), fmt(median(fc), 2), fmt(median(ex), 2),
+                fmt(median(rps[w, "fork"]), 0), fmt(median(rps[w, "upstream"]), 0), fmt(median(rps[w, "canned"]), 0)
+        }
+    }' "$work/samples"
 
 # Memory per idle keep-alive connection: the RSS growth of a fresh server (warmed by a few
 # requests) while IDLE_CONNS clients that each sent one request wait for their next one.
@@ -156,13 +183,9 @@ printf '\n| side | RSS warmed | RSS with %d idle connections | per connection |\
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 for side in $SIDES; do
     [ "$side" = canned ] && continue
-    p=$((base + 100))
-    $server_cpu "$bin" serve --side "$side" --port "$p" >"$work/mem.$side.out" 2>&1 &
-    server=$!
-    for _ in $(seq 100); do
-        grep -q listening "$work/mem.$side.out" && break
-        sleep 0.1
-    done
+    start_server "$side" "$work/mem.$side.out"
+    server=$started_pid
+    p=${started_ports%% *}
     "$bin" drive --port "$p" --requests 200 --conns 4 >/dev/null
     sleep 0.5
     before=$(rss_kb "$server")

@@ -8,8 +8,9 @@
 //! ```
 //!
 //! `serve` runs the app of `load_server/app.rs` on one current-thread tokio runtime (the
-//! benchmark pins it to one core), HTTP/1 on `--port` and HTTP/2 with prior knowledge on
-//! `--h2-port`. It prints `listening` once both accept.
+//! benchmark pins it to one core), HTTP/1 on `--port` and, if given, HTTP/2 with prior
+//! knowledge on `--h2-port`. Port 0 lets the system choose. It prints `listening H1 H2`
+//! (the ports; 0 for no HTTP/2) once both accept.
 //!
 //! `idle` opens `--conns` connections, sends one request on each and reads its answer, then
 //! prints `idle N` and keeps them open without a word until its standard input closes: the
@@ -34,6 +35,14 @@ fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: Option<T>) -
     }
 }
 
+fn flag_opt<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    args.iter().position(|a| a == name).map(|i| {
+        args.get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} needs a value"))
+    })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -51,7 +60,7 @@ fn serve(args: &[String]) {
     let side: String = flag(args, "--side", None);
     let side = app::Side::parse(&side).expect("--side is fork, upstream or canned");
     let port: u16 = flag(args, "--port", None);
-    let h2_port: u16 = flag(args, "--h2-port", Some(0));
+    let h2_port: Option<u16> = flag_opt(args, "--h2-port");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -60,16 +69,17 @@ fn serve(args: &[String]) {
         let h1 = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
-        let h2 = if h2_port != 0 {
-            Some(
-                tokio::net::TcpListener::bind(("127.0.0.1", h2_port))
+        let h2 = match h2_port {
+            Some(port) => Some(
+                tokio::net::TcpListener::bind(("127.0.0.1", port))
                     .await
                     .unwrap(),
-            )
-        } else {
-            None
+            ),
+            None => None,
         };
-        println!("listening");
+        let h1_port = h1.local_addr().unwrap().port();
+        let h2_port = h2.as_ref().map_or(0, |l| l.local_addr().unwrap().port());
+        println!("listening {h1_port} {h2_port}");
         if let Some(h2) = h2 {
             tokio::spawn(app::accept_loop(h2, side, true));
         }
