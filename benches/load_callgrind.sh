@@ -69,7 +69,7 @@ for workload in $WORKLOADS; do
         large=$(count "$side" $((3 * N)) "$conns" "$depth" "$workload-$side-3")
         a_small=$(allocs "$workload-$side-1")
         a_large=$(allocs "$workload-$side-3")
-        echo "| $workload | $side | $(((large - small) / (2 * N))) | $(awk -v a="$a_small" -v b="$a_large" -v n="$N" 'BEGIN {printf "%.2f", (b - a) / (2 * n)}') |"
+        echo "| $workload | $side | $(((large - small) / (2 * N))) | $(awk -v a="$a_small" -v b="$a_large" -v n="$N" 'BEGIN {v = (b - a) / (2 * n); if (v < 0.005 && v > -0.005) v = 0; printf "%.2f", v}') |"
     done
 done
 [ -n "${KEEP:-}" ] || rm -rf "$out"

@@ -659,7 +659,7 @@ where
                     self.finish_request_body(None);
                     return true;
                 }
-                Ok(Decoded::NeedMore) => match self.transport.poll_read_parking(cx, None) {
+                Ok(Decoded::NeedMore) => match self.transport.poll_read_more(cx, None) {
                     Poll::Ready(Ok(_)) => {}
                     Poll::Ready(Err(e)) => {
                         self.fail_request_body(Error::new_body(e));
@@ -714,7 +714,7 @@ where
             match reader.decoder.decode(self.transport.read_buf(), at_eof) {
                 Ok(Decoded::NeedMore) if !read_once && self.transport.read_buf_is_empty() => {
                     read_once = true;
-                    match self.transport.poll_read_parking(cx, None) {
+                    match self.transport.poll_read_more(cx, None) {
                         Poll::Ready(Ok(_)) => continue,
                         _ => break false,
                     }
@@ -786,7 +786,7 @@ where
                         break;
                     }
                 }
-                Ok(Decoded::NeedMore) => match self.transport.poll_read_parking(cx, None) {
+                Ok(Decoded::NeedMore) => match self.transport.poll_read_more(cx, None) {
                     Poll::Ready(Ok(_)) => {}
                     Poll::Ready(Err(_)) => break,
                     Poll::Pending => return Poll::Pending,

@@ -172,8 +172,14 @@ where
     /// [`poll_read_more`](Self::poll_read_more) for a driver that calls
     /// [`unpark_reads`](Self::unpark_reads) each time its task is polled: once a read returned
     /// `Pending`, the transport holds the task's waker, and reading again before the task is
-    /// woken (and polled anew) could only return `Pending` again, after a readiness check or
+    /// woken (and polled anew) would mostly return `Pending` again, after a readiness check or
     /// even a syscall. So until then this returns `Pending` without reading.
+    ///
+    /// Only for reads after which a `Pending` means waiting for the wake-up. A read whose
+    /// `Pending` decides something (stop discarding a body: "what already arrived") must look
+    /// again: bytes can become readable during the same poll (a write lets the kernel process
+    /// queued packets, another thread's IO driver marks the socket readable), and skipping
+    /// them there left body bytes unread at close, which resets the connection.
     pub(crate) fn poll_read_parking(
         &mut self,
         cx: &mut Context<'_>,
