@@ -30,14 +30,14 @@ mod codec_roundtrip_tests;
 mod explore;
 pub(crate) mod head_scan;
 pub(crate) mod header_values;
-#[cfg(all(test, feature = "server"))]
-mod idle_buffer_tests;
 pub(crate) mod injected_bugs;
 pub(crate) mod out_buf;
 pub(crate) mod request_head;
 pub(crate) mod response_head;
 #[cfg(feature = "server")]
 pub(crate) mod server;
+#[cfg(all(test, feature = "server"))]
+mod server_io_tests;
 pub(crate) mod transport;
 
 /// The smallest `max_buf_size` a connection accepts: one initial read must fit.

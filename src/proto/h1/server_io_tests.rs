@@ -1,5 +1,7 @@
-//! A server connection waiting for its next request holds no buffer memory, takes buffers
-//! again when bytes arrive, and keeps them while anything is buffered or owed.
+//! How a server connection uses its transport around exchanges: waiting for its next request
+//! it holds no buffer memory, takes buffers again when bytes arrive, and keeps them while
+//! anything is buffered or owed; reads that decide something on `Pending` look again even
+//! after an earlier read of the same poll returned `Pending`.
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -23,6 +25,9 @@ struct Wire {
     output: Vec<u8>,
     /// Bytes accepted per write; 0 means the transport refuses writes (`Pending`).
     write_room: Option<usize>,
+    /// Become readable with the first write, as a peer's packets that the kernel processes
+    /// while the server sends.
+    arrive_on_write: Vec<u8>,
 }
 
 /// A transport over a shared [`Wire`]: reads what the test queued, `Pending` when nothing is.
@@ -57,6 +62,8 @@ impl Write for ScriptedIo {
             return Poll::Pending;
         }
         wire.output.extend_from_slice(&buf[..n]);
+        let arrived = std::mem::take(&mut wire.arrive_on_write);
+        wire.input.extend(arrived);
         Poll::Ready(Ok(n))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -172,4 +179,29 @@ fn pipelined_requests_are_answered_across_releases() {
     wire.borrow_mut().input.extend(REQUEST.repeat(2));
     poll(&mut conn);
     assert_eq!(wire.borrow().output, RESPONSE.repeat(5));
+}
+
+#[test]
+fn an_abandoned_body_arriving_while_the_response_drains_is_discarded_before_closing() {
+    let (wire, mut conn) = connection();
+    // The service never reads the body; half of it is here, the rest arrives once the server
+    // writes. Without a timer only what arrived is discarded, and leaving it unread would
+    // make a TCP close reset the connection.
+    wire.borrow_mut().input.extend(
+        b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\nconnection: close\r\n\r\n01234",
+    );
+    wire.borrow_mut().arrive_on_write = b"56789".to_vec();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut ended = false;
+    for _ in 0..4 {
+        if let Poll::Ready(result) = conn.poll_conn(&mut cx, EndMode::Shutdown) {
+            assert!(result.is_ok(), "{:?}", result.err());
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "the connection ends after its response");
+    let wire = wire.borrow();
+    assert!(wire.output.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(wire.input.is_empty(), "unread body bytes: {:?}", wire.input);
 }
