@@ -64,6 +64,12 @@ pub(crate) fn append_to(dst: &mut bytes::BytesMut) {
     CURRENT.with(|cell| dst.extend_from_slice(&cell.borrow().text));
 }
 
+/// The current value (as of the last [`refresh`]), by copy.
+#[cfg(feature = "http1")]
+pub(crate) fn current() -> [u8; LEN] {
+    CURRENT.with(|cell| cell.borrow().text)
+}
+
 /// The current `Date` value as a header value (for HTTP/2 responses).
 #[cfg(all(feature = "http2", feature = "server"))]
 pub(crate) fn header_value() -> http::HeaderValue {

@@ -50,11 +50,17 @@ pub(crate) struct HeadScratch {
 }
 
 impl HeadScratch {
-    /// Whether to parse `buf` now: always while it is small, and past that once a head end
-    /// arrived since the last incomplete attempt or the head doubled since the last parse.
+    /// Whether to parse `buf` now: never while nothing arrived since the last incomplete
+    /// attempt (or at all), always while it is small, and past that once a head end arrived
+    /// since the last incomplete attempt or the head doubled since the last parse.
     pub(crate) fn worth_parsing(&self, buf: &[u8]) -> bool {
+        if buf.is_empty() {
+            return false;
+        }
         match self.partial_len {
-            None => !buf.is_empty(),
+            None => true,
+            // An incomplete head only grows: the same length means the same bytes.
+            Some(prev) if buf.len() == prev => false,
             Some(_) if buf.len() <= EAGER_PARSE_LEN => true,
             Some(_) if buf.len() >= 2 * self.parsed_len => true,
             Some(prev) => has_head_end(buf, prev.saturating_sub(3)),
@@ -207,6 +213,13 @@ mod tests {
         assert!(scratch.worth_parsing(b"GET"), "a first piece is parsed");
         scratch.incomplete(b"GET", &cfg, true).unwrap();
         assert!(scratch.worth_parsing(b"GET / HT"), "so is every small one");
+        assert!(
+            !scratch.worth_parsing(b"GET"),
+            "the same bytes are not parsed twice"
+        );
+        scratch.incomplete(b"", &cfg, false).unwrap();
+        assert!(!scratch.worth_parsing(b""), "nor is an empty buffer");
+        scratch.incomplete(b"GET", &cfg, true).unwrap();
 
         // A large head that does not end is parsed again only once it doubled.
         let big = vec![b'a'; EAGER_PARSE_LEN + 100];

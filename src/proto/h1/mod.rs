@@ -14,9 +14,12 @@
     allow(dead_code, unused_imports)
 )]
 
+#[cfg(all(test, feature = "server"))]
+mod bare_response_tests;
 pub(crate) mod body_decoder;
 pub(crate) mod body_encoder;
 pub(crate) mod body_pump;
+pub(crate) mod buffer_pool;
 #[cfg(feature = "client")]
 pub(crate) mod client;
 #[cfg(all(test, feature = "client", feature = "server"))]
@@ -33,6 +36,8 @@ pub(crate) mod request_head;
 pub(crate) mod response_head;
 #[cfg(feature = "server")]
 pub(crate) mod server;
+#[cfg(all(test, feature = "server"))]
+mod server_io_tests;
 pub(crate) mod transport;
 
 /// The smallest `max_buf_size` a connection accepts: one initial read must fit.

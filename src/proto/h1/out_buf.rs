@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use bytes::buf::Take;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use super::buffer_pool;
 use crate::rt::Write;
 
 /// Queued buffers beyond which encoding waits for a write, like the byte limit.
@@ -76,7 +77,7 @@ impl<B: Buf> OutBuf<B> {
     pub(crate) fn new(mode: WriteMode, soft_limit: usize) -> Self {
         OutBuf {
             segments: VecDeque::new(),
-            staging: BytesMut::with_capacity(8 * 1024),
+            staging: BytesMut::new(),
             owed: 0,
             mode,
             soft_limit,
@@ -108,6 +109,7 @@ impl<B: Buf> OutBuf<B> {
         &mut self,
         encode: impl FnOnce(&mut BytesMut) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.take_staging();
         let before = self.staging.len();
         let result = encode(&mut self.staging);
         match result {
@@ -118,6 +120,7 @@ impl<B: Buf> OutBuf<B> {
     }
 
     pub(crate) fn push_static(&mut self, bytes: &'static [u8]) {
+        self.take_staging();
         self.staging.extend_from_slice(bytes);
         self.owed += bytes.len();
     }
@@ -131,6 +134,7 @@ impl<B: Buf> OutBuf<B> {
         }
         self.owed += n;
         if self.mode == WriteMode::Flatten || n < COPY_BELOW {
+            self.take_staging();
             self.staging.reserve(n);
             while data.has_remaining() {
                 let chunk = data.chunk();
@@ -147,6 +151,28 @@ impl<B: Buf> OutBuf<B> {
         }
     }
 
+    /// The staging buffer was given back while idle: take one again before appending.
+    #[inline]
+    fn take_staging(&mut self) {
+        if self.staging.capacity() == 0 {
+            self.staging = buffer_pool::take();
+        }
+    }
+
+    /// Gives the staging buffer back to the pool if nothing is owed (see
+    /// [`buffer_pool`]).
+    pub(crate) fn release_staging(&mut self) {
+        if self.owed == 0 && self.segments.is_empty() {
+            self.staging.clear();
+            buffer_pool::give_back(&mut self.staging);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn holds_buffer(&self) -> bool {
+        self.staging.capacity() > 0
+    }
+
     /// Writes owed bytes until none are left (`Ready(Ok)`) or the transport is not ready
     /// (`Pending`, with the task registered for writability). Bytes accepted before a
     /// `Pending` are gone from the buffer; compare [`owed`](Self::owed) to see progress.
@@ -156,6 +182,18 @@ impl<B: Buf> OutBuf<B> {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         while self.owed > 0 {
+            if self.segments.is_empty() {
+                // Only flat bytes: the one-slice case below, without gathering slices.
+                let n = match Pin::new(&mut *io).poll_write(cx, &self.staging) {
+                    Poll::Ready(r) => r?,
+                    Poll::Pending => return Poll::Pending,
+                };
+                if n == 0 {
+                    return Poll::Ready(Err(write_zero()));
+                }
+                self.consume(n);
+                continue;
+            }
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
             let mut used = 0;
             for seg in &self.segments {
@@ -185,10 +223,7 @@ impl<B: Buf> OutBuf<B> {
                 Poll::Pending => return Poll::Pending,
             };
             if n == 0 {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "transport accepted no bytes while output was owed",
-                )));
+                return Poll::Ready(Err(write_zero()));
             }
             // A transport that claims more than it was given is broken: which bytes reached
             // the peer is unknown, so the connection cannot go on as if some were written.
@@ -230,6 +265,13 @@ impl<B: Buf> OutBuf<B> {
             self.staging.clear();
         }
     }
+}
+
+fn write_zero() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::WriteZero,
+        "transport accepted no bytes while output was owed",
+    )
 }
 
 impl<B> std::fmt::Debug for OutBuf<B> {

@@ -16,7 +16,8 @@ use super::body_encoder::{BodyEncoder, BodySize};
 use super::head_scan::{field, offset_in, parse_kind, take_head, with_field_slots};
 pub(crate) use super::head_scan::{HeadConfig, HeadScratch};
 use super::header_values::{
-    ends_with_chunked, parse_content_length, says_close, says_keep_alive, MAX_CONTENT_LENGTH,
+    ends_with_chunked, list_contains, parse_content_length, says_close, says_keep_alive,
+    MAX_CONTENT_LENGTH,
 };
 #[cfg(feature = "client")]
 use super::response_head::write_title_case;
@@ -34,6 +35,8 @@ pub(crate) struct ParsedRequest {
     /// Whether the request (alone) allows the connection to be reused.
     pub(crate) keep_alive: bool,
     pub(crate) wants_upgrade: bool,
+    /// A `TE` field lists `trailers`: the response may carry trailers.
+    pub(crate) te_trailers: bool,
 }
 
 /// Parses the head at the front of `buf`.
@@ -123,6 +126,7 @@ fn build(
     let mut te_chunked = false;
     let mut expect_continue = false;
     let mut wants_upgrade = method == Method::CONNECT;
+    let mut te_trailers = false;
     let mut case_map = cfg.preserve_case.then(HeaderCaseMap::default);
 
     headers.clear();
@@ -180,6 +184,7 @@ fn build(
                 expect_continue = value.as_bytes().eq_ignore_ascii_case(b"100-continue");
             }
             header::UPGRADE => wants_upgrade = is_11,
+            header::TE => te_trailers |= list_contains(&value, "trailers"),
             _ => {}
         }
         if let Some(map) = &mut case_map {
@@ -209,6 +214,7 @@ fn build(
         expect_continue,
         keep_alive,
         wants_upgrade,
+        te_trailers,
     })
 }
 

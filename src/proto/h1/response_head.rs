@@ -77,6 +77,9 @@ pub(crate) fn encode(
     cx: &EncodeContext<'_>,
     dst: &mut BytesMut,
 ) -> Result<Encoded, Error> {
+    if let Some(encoded) = encode_bare(head, size, cx, dst) {
+        return Ok(encoded);
+    }
     let method = cx.request_method;
     let mut size = size;
     let mut replaced_because = None;
@@ -288,6 +291,92 @@ pub(crate) fn encode(
         closes: state.closes,
         replaced_because,
     })
+}
+
+/// The longest head [`encode_bare`] writes: a status line with the longest reason phrase,
+/// a 20-digit `content-length`, `date`, and the blank line.
+const BARE_HEAD_MAX: usize = 160;
+
+/// The common response, encoded without walking any header map: no headers, no extensions
+/// (so no custom reason or recorded casing), no title case, a status whose body is framed by
+/// a length this crate computes, or chunked in HTTP/1.1. Writes exactly what [`encode`]
+/// writes for it (status line, the framing header, `date`, blank line) with one copy into
+/// `dst`. `None` (and nothing written) for anything else.
+fn encode_bare(
+    head: &ResponseHead,
+    size: BodySize,
+    cx: &EncodeContext<'_>,
+    dst: &mut BytesMut,
+) -> Option<Encoded> {
+    let method = cx.request_method;
+    if !head.headers.is_empty()
+        || !head.extensions.is_empty()
+        || cx.title_case
+        || !may_have_body(method, head.status)
+    {
+        return None;
+    }
+    let reason = head.status.canonical_reason()?;
+    let is_10 = head.version == Version::HTTP_10;
+    let mut line = BareHead {
+        buf: [0; BARE_HEAD_MAX],
+        len: 0,
+    };
+    if head.status == StatusCode::OK && !is_10 {
+        line.push(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        line.push(if is_10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
+        line.push(head.status.as_str().as_bytes());
+        line.push(b" ");
+        line.push(reason.as_bytes());
+        line.push(b"\r\n");
+    }
+    let body = match size {
+        BodySize::Empty | BodySize::Known(0) => {
+            line.push(b"content-length: 0\r\n");
+            BodyEncoder::Length(0)
+        }
+        BodySize::Known(n) => {
+            line.push(b"content-length: ");
+            line.push(itoa::Buffer::new().format(n).as_bytes());
+            line.push(b"\r\n");
+            BodyEncoder::Length(n)
+        }
+        BodySize::Unknown if !is_10 => {
+            line.push(b"transfer-encoding: chunked\r\n");
+            BodyEncoder::Chunked {
+                trailer_names: None,
+            }
+        }
+        BodySize::Unknown => return None,
+    };
+    if cx.date_header {
+        line.push(b"date: ");
+        line.push(&date::current());
+        line.push(b"\r\n");
+    }
+    line.push(b"\r\n");
+    dst.extend_from_slice(&line.buf[..line.len]);
+    Some(Encoded {
+        body,
+        closes: !cx.keep_alive,
+        replaced_because: None,
+    })
+}
+
+/// A head assembled on the stack, at most [`BARE_HEAD_MAX`] bytes.
+struct BareHead {
+    buf: [u8; BARE_HEAD_MAX],
+    len: usize,
+}
+
+impl BareHead {
+    #[inline(always)]
+    fn push(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        self.buf[self.len..end].copy_from_slice(bytes);
+        self.len = end;
+    }
 }
 
 // ===== parsing (client) =====

@@ -18,14 +18,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use http::header::{self, HeaderMap};
+use http::header::HeaderMap;
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body::Body;
 
 use super::body_decoder::{Decoded, Decoder};
 use super::body_encoder::BodySize;
 use super::body_pump::{BodyPump, Pumped};
-use super::header_values::{adjust_for_peer, list_contains};
+use super::header_values::adjust_for_peer;
 use super::injected_bugs::{self, Bug};
 use super::out_buf::WriteMode;
 use super::request_head::{self, HeadConfig, HeadScratch, ParsedRequest};
@@ -244,6 +244,7 @@ where
         cx: &mut Context<'_>,
         mode: EndMode,
     ) -> Poll<crate::Result<Ended>> {
+        self.transport.unpark_reads();
         if self.ending.is_none() {
             match self.poll_exchanges(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -346,7 +347,8 @@ where
             if self.is_finished() {
                 return Poll::Ready(Ok(()));
             }
-            let must_write = self.write_now || !self.transport.out().has_room();
+            let had_room = self.transport.out().has_room();
+            let must_write = self.write_now || !had_room;
             // Before waiting for anything, everything owed goes out: a response is never held
             // back while the connection sleeps.
             let skip_write = !progress && injected_bugs::active(Bug::YieldWithoutWriting);
@@ -357,10 +359,15 @@ where
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::new_body_write(e))),
                     Poll::Pending => {}
                 }
-                progress |= self.transport.owed() < owed;
+                // Writing makes progress for the connection only where encoding waited for
+                // room; otherwise nothing it does depends on what is still owed.
+                progress |= !had_room && self.transport.owed() < owed;
             }
             if !progress {
                 // Every blocked part (transport, service, bodies, timer) registered a wake-up.
+                if self.waits_for_next_request() {
+                    self.transport.release_idle_buffers();
+                }
                 return Poll::Pending;
             }
         }
@@ -370,6 +377,20 @@ where
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+
+    /// Whether the transport holds read or output buffer memory.
+    #[cfg(test)]
+    pub(crate) fn holds_buffers(&self) -> bool {
+        self.transport.holds_buffers()
+    }
+
+    /// Between exchanges, with nothing read ahead: what a keep-alive connection does most.
+    fn waits_for_next_request(&self) -> bool {
+        matches!(self.reading, Reading::Head)
+            && matches!(self.writing, Writing::Idle)
+            && self.in_flight.is_none()
+            && self.transport.read_buf_is_empty()
     }
 
     fn is_finished(&self) -> bool {
@@ -435,12 +456,20 @@ where
     fn poll_head(&mut self, cx: &mut Context<'_>) -> crate::Result<bool> {
         loop {
             let buffered = self.transport.read_buf().len();
-            let parsed = request_head::parse(
-                self.transport.read_buf(),
-                &self.cfg.head,
-                &mut self.scratch,
-                &mut self.spare_headers,
-            );
+            // An empty buffer holds no head, and no limit rejects it (`max_header_size(0)`
+            // does, and so goes through `parse`).
+            let nothing_to_parse =
+                buffered == 0 && self.cfg.head.max_header_size.is_none_or(|max| max > 0);
+            let parsed = if nothing_to_parse {
+                Ok(None)
+            } else {
+                request_head::parse(
+                    self.transport.read_buf(),
+                    &self.cfg.head,
+                    &mut self.scratch,
+                    &mut self.spare_headers,
+                )
+            };
             // The parser itself failed (a head taken out of the buffer failed later, on its
             // framing headers, and what follows it is another message).
             let unparsable = self.transport.read_buf().len() == buffered;
@@ -473,7 +502,7 @@ where
                 .head
                 .max_buf
                 .saturating_sub(self.transport.read_buf().len());
-            match self.transport.poll_read_more(cx, Some(room)) {
+            match self.transport.poll_read_parking(cx, Some(room)) {
                 Poll::Ready(Ok(0)) => {
                     if let Some(kind) = self.deferred_rejection.take() {
                         self.reject_head(Error::new_parse(kind))?;
@@ -605,16 +634,13 @@ where
             expect_continue,
             keep_alive,
             wants_upgrade,
+            te_trailers,
         } = parsed;
         let (mut parts, ()) = head.into_parts();
         self.keep_alive &= keep_alive;
         self.peer_version = parts.version;
         self.request_method = Some(parts.method.clone());
-        self.trailers_allowed = parts
-            .headers
-            .get_all(header::TE)
-            .iter()
-            .any(|v| list_contains(v, "trailers"));
+        self.trailers_allowed = te_trailers;
         let expect_continue = expect_continue && parts.version != Version::HTTP_10;
         let framing = body.decoder(self.cfg.head.max_headers, self.cfg.head.max_header_size);
         let incoming = match framing {
@@ -837,7 +863,7 @@ where
         {
             return Ok(());
         }
-        match self.transport.poll_read_more(cx, None) {
+        match self.transport.poll_read_parking(cx, None) {
             Poll::Ready(Ok(0)) => {
                 self.close_reading(true);
                 Err(Error::new_incomplete())

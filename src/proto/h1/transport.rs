@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::buffer_pool;
 use super::injected_bugs::{self, Bug};
 use super::out_buf::{OutBuf, WriteMode};
 use crate::rt::{Read, ReadBuf, Write};
@@ -63,6 +64,9 @@ pub(crate) struct Transport<I, B> {
     /// Reads are always `next_read` bytes (`read_buf_exact_size`).
     fixed_reads: bool,
     read_eof: bool,
+    /// A read through [`poll_read_parking`](Self::poll_read_parking) returned `Pending` since
+    /// the last [`unpark_reads`](Self::unpark_reads).
+    read_parked: bool,
     out: OutBuf<B>,
     /// Bytes were written since the transport was last flushed.
     needs_flush: bool,
@@ -91,6 +95,7 @@ where
             max_read: exact_reads.unwrap_or(max_buf.max(MIN_READ)),
             fixed_reads: exact_reads.is_some(),
             read_eof: false,
+            read_parked: false,
             out: OutBuf::new(mode, max_buf),
             needs_flush: false,
         }
@@ -131,7 +136,19 @@ where
         let want = limit
             .map_or(self.next_read, |l| l.min(self.next_read))
             .max(1);
-        self.read_buf.reserve(want);
+        if self.read_buf.capacity() == 0 {
+            self.read_buf = buffer_pool::take();
+        }
+        // Reading into somewhat less room than planned only makes this one read smaller,
+        // while making room can mean moving bytes or allocating: at least half the planned
+        // size is used as it is (but exact-size reads always get their size).
+        let room_now = self.read_buf.capacity() - self.read_buf.len();
+        let want = if !self.fixed_reads && room_now > 0 && room_now >= want / 2 {
+            want.min(room_now)
+        } else {
+            self.read_buf.reserve(want);
+            want
+        };
         let spare = &mut self.read_buf.spare_capacity_mut()[..want];
         let n = {
             let mut rb = ReadBuf::uninit(spare);
@@ -150,6 +167,51 @@ where
             self.read_eof = true;
         }
         Poll::Ready(Ok(n))
+    }
+
+    /// [`poll_read_more`](Self::poll_read_more) for a driver that calls
+    /// [`unpark_reads`](Self::unpark_reads) each time its task is polled: once a read returned
+    /// `Pending`, the transport holds the task's waker, and reading again before the task is
+    /// woken (and polled anew) would mostly return `Pending` again, after a readiness check or
+    /// even a syscall. So until then this returns `Pending` without reading.
+    ///
+    /// Only for reads after which a `Pending` means waiting for the wake-up. A read whose
+    /// `Pending` decides something (stop discarding a body: "what already arrived") must look
+    /// again: bytes can become readable during the same poll (a write lets the kernel process
+    /// queued packets, another thread's IO driver marks the socket readable), and skipping
+    /// them there left body bytes unread at close, which resets the connection.
+    pub(crate) fn poll_read_parking(
+        &mut self,
+        cx: &mut Context<'_>,
+        limit: Option<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if self.read_parked {
+            return Poll::Pending;
+        }
+        let read = self.poll_read_more(cx, limit);
+        self.read_parked = read.is_pending();
+        read
+    }
+
+    /// Gives the read and output buffers back to the pool while both are empty; they are
+    /// taken again by the next read or encoding. For a connection about to wait for its
+    /// next request (see [`buffer_pool`]).
+    pub(crate) fn release_idle_buffers(&mut self) {
+        if self.read_buf.is_empty() && self.out.is_empty() {
+            buffer_pool::give_back(&mut self.read_buf);
+            self.out.release_staging();
+        }
+    }
+
+    /// Whether the transport holds any buffer memory of its own.
+    #[cfg(test)]
+    pub(crate) fn holds_buffers(&self) -> bool {
+        self.read_buf.capacity() > 0 || self.out.holds_buffer()
+    }
+
+    /// The task is being polled: reads may find bytes again.
+    pub(crate) fn unpark_reads(&mut self) {
+        self.read_parked = false;
     }
 
     fn adapt_read_size(&mut self, got: usize, asked: usize) {

@@ -1,0 +1,86 @@
+//! Responses without headers or extensions take a shortcut in `response_head::encode`; an
+//! extension that changes nothing on the wire sends the same response down the general path.
+//! Both must write the same bytes and choose the same framing.
+use bytes::BytesMut;
+use http::{HeaderMap, Method, StatusCode, Version};
+
+use super::body_encoder::BodySize;
+use super::response_head::{encode, EncodeContext, Encoded, ResponseHead};
+
+fn encoded(
+    status: StatusCode,
+    version: Version,
+    size: BodySize,
+    cx: &EncodeContext<'_>,
+    general: bool,
+) -> (Vec<u8>, String) {
+    let mut head = ResponseHead {
+        status,
+        version,
+        headers: HeaderMap::new(),
+        extensions: http::Extensions::new(),
+    };
+    if general {
+        // No extension of this type means anything to the encoder.
+        head.extensions.insert(7u8);
+    }
+    let mut dst = BytesMut::new();
+    let result: Result<Encoded, _> = encode(&mut head, size, cx, &mut dst);
+    let framing = match result {
+        Ok(e) => format!("{:?} closes={}", e.body, e.closes),
+        Err(e) => format!("error {e}"),
+    };
+    (dst.to_vec(), framing)
+}
+
+#[test]
+fn the_shortcut_writes_what_the_general_encoder_writes() {
+    let statuses = [
+        StatusCode::OK,
+        StatusCode::CREATED,
+        StatusCode::NO_CONTENT,
+        StatusCode::NOT_MODIFIED,
+        StatusCode::SWITCHING_PROTOCOLS,
+        StatusCode::CONTINUE,
+        StatusCode::NOT_FOUND,
+        StatusCode::from_u16(599).unwrap(),
+    ];
+    let sizes = [
+        BodySize::Empty,
+        BodySize::Known(0),
+        BodySize::Known(13),
+        BodySize::Known(u64::MAX),
+        BodySize::Unknown,
+    ];
+    let methods = [
+        None,
+        Some(Method::GET),
+        Some(Method::HEAD),
+        Some(Method::CONNECT),
+    ];
+    let mut compared = 0;
+    for status in statuses {
+        for version in [Version::HTTP_11, Version::HTTP_10, Version::HTTP_2] {
+            for size in sizes {
+                for method in &methods {
+                    for (keep_alive, date_header) in [(true, false), (false, true)] {
+                        let cx = EncodeContext {
+                            request_method: method.as_ref(),
+                            keep_alive,
+                            title_case: false,
+                            date_header,
+                        };
+                        let bare = encoded(status, version, size, &cx, false);
+                        let general = encoded(status, version, size, &cx, true);
+                        assert_eq!(
+                            bare, general,
+                            "{status} {version:?} {size:?} {method:?} keep_alive={keep_alive}"
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(compared, 8 * 3 * 5 * 4 * 2);
+}
