@@ -185,12 +185,9 @@ impl<B: Buf> OutBuf<B> {
             if self.segments.is_empty() {
                 // Only flat bytes: the one-slice case below, without gathering slices.
                 let n = match Pin::new(&mut *io).poll_write(cx, &self.staging) {
-                    Poll::Ready(r) => r?,
+                    Poll::Ready(r) => accepted(r?, self.staging.len())?,
                     Poll::Pending => return Poll::Pending,
                 };
-                if n == 0 {
-                    return Poll::Ready(Err(write_zero()));
-                }
                 self.consume(n);
                 continue;
             }
@@ -219,21 +216,12 @@ impl<B: Buf> OutBuf<B> {
                 Pin::new(&mut *io).poll_write_vectored(cx, &slices[..used])
             };
             let n = match written {
-                Poll::Ready(r) => r?,
+                Poll::Ready(r) => {
+                    let offered = slices[..used].iter().map(|s| s.len()).sum();
+                    accepted(r?, offered)?
+                }
                 Poll::Pending => return Poll::Pending,
             };
-            if n == 0 {
-                return Poll::Ready(Err(write_zero()));
-            }
-            // A transport that claims more than it was given is broken: which bytes reached
-            // the peer is unknown, so the connection cannot go on as if some were written.
-            let offered: usize = slices[..used].iter().map(|s| s.len()).sum();
-            if n > offered {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "transport reported more bytes written than it was offered",
-                )));
-            }
             self.consume(n);
         }
         Poll::Ready(Ok(()))
@@ -267,11 +255,23 @@ impl<B: Buf> OutBuf<B> {
     }
 }
 
-fn write_zero() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::WriteZero,
-        "transport accepted no bytes while output was owed",
-    )
+/// Checks a transport's answer to a write of `offered` bytes. Zero bytes while output is owed
+/// would loop forever; more than was offered means the transport is broken and which bytes
+/// reached the peer is unknown, so the connection cannot go on as if some were written.
+fn accepted(n: usize, offered: usize) -> io::Result<usize> {
+    if n == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            "transport accepted no bytes while output was owed",
+        ));
+    }
+    if n > offered {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "transport reported more bytes written than it was offered",
+        ));
+    }
+    Ok(n)
 }
 
 impl<B> std::fmt::Debug for OutBuf<B> {
