@@ -1,4 +1,5 @@
-//! Entry points for the fuzz targets in `fuzz/`, behind the hidden `__fuzz` feature.
+//! Entry points for the fuzz targets in `fuzz/`, compiled only under `cfg(fuzzing)` (which
+//! `cargo fuzz` passes to every crate it builds) with the `client`, `server` and `http1` features.
 //!
 //! Each takes arbitrary bytes and must never panic; the targets only call these.
 use bytes::BytesMut;

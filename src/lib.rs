@@ -46,12 +46,9 @@ pub mod client;
 #[cfg(feature = "server")]
 pub mod server;
 
-#[cfg(all(
-    feature = "__fuzz",
-    feature = "client",
-    feature = "server",
-    feature = "http1"
-))]
+// Only under the `fuzzing` cfg cargo-fuzz sets for a whole build (see `Cargo.toml`), never
+// through a feature.
+#[cfg(all(fuzzing, feature = "client", feature = "server", feature = "http1"))]
 #[doc(hidden)]
 #[path = "fuzz_entry.rs"]
 pub mod __fuzz;
