@@ -13,6 +13,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         pos: 0,
         step: usize::from(opts % 32) + 1,
         written: 0,
+        answers_only_once_asked: true,
     };
     let method = if opts & 0x40 != 0 { "HEAD" } else { "POST" };
     io::drive(

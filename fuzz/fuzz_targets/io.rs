@@ -1,6 +1,7 @@
 // A transport for the connection targets: reads serve the fuzz input in pieces chosen by the
-// input itself, writes are accepted and counted; nothing is ever `Pending`, so one poll loop
-// with a no-op waker drives a connection to its end.
+// input itself, writes are accepted and counted. Only a client's first reads can be `Pending`
+// (see `answers_only_once_asked`), and the poll loop polls again at once with a no-op waker, so
+// it drives a connection to its end.
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -9,6 +10,10 @@ pub struct Script {
     pub pos: usize,
     pub step: usize,
     pub written: usize,
+    /// Reads are `Pending` until something was written: a server answers once it was sent a
+    /// request. A client connection that finds bytes before it wrote its request fails them as
+    /// an unexpected message, so without this the client target never got to parse a response.
+    pub answers_only_once_asked: bool,
 }
 
 impl hyper::rt::Read for Script {
@@ -17,6 +22,9 @@ impl hyper::rt::Read for Script {
         _: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<std::io::Result<()>> {
+        if self.answers_only_once_asked && self.written == 0 {
+            return Poll::Pending;
+        }
         let n = self
             .step
             .min(self.input.len() - self.pos)

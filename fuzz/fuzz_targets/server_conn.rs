@@ -13,6 +13,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         pos: 0,
         step: usize::from(opts % 32) + 1,
         written: 0,
+        answers_only_once_asked: false,
     };
     let service =
         hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
