@@ -3,10 +3,21 @@
 //!
 //! - [`request_head`], [`response_head`]: message heads, pure functions over buffers.
 //! - [`body_decoder`], [`body_encoder`]: body framing, also free of IO.
-//! - [`out_buf`]: the single buffer of bytes encoded and not yet written.
-//! - [`transport`]: the IO object with its buffers; the only place that writes, shuts down or
-//!   releases the IO, and only after draining.
-//! - [`server`], [`client`]: the two connection drivers.
+//! - [`body_pump`]: feeds an outgoing body through its encoder into the output buffer.
+//! - [`out_buf`]: the single buffer of bytes encoded and not yet written. It holds them in
+//!   order and writes them to the IO it is lent; it never shuts the IO down or lets it go.
+//! - [`transport`]: the IO object with its read buffer and the output buffer; the only owner
+//!   of the IO. It alone shuts the IO down (`Transport::poll_end`) or gives it away
+//!   (`Transport::release_after`): shutting down needs the `Drained` proof that only writing
+//!   and flushing everything owed creates, and a release without it reports the bytes lost
+//!   (the public `into_parts` called early, or a transport that failed).
+//! - [`server`], [`client`]: the two connection drivers. They decide that a connection ends
+//!   (no keep-alive, an error, a graceful shutdown, an upgrade) and then go through the
+//!   transport's ending, which decides when: once nothing encoded is unwritten.
+//!
+//! Test support (the interleaving explorer, tests spanning several of these pieces) lives in
+//! `testing`, compiled only into the crate's own tests; `injected_bugs` holds the switches the
+//! explorer uses to put upstream's bugs back, beside the code that consults them.
 
 // The codecs serve both roles; a build with only one of them leaves parts of them unused.
 #![cfg_attr(
@@ -14,20 +25,12 @@
     allow(dead_code, unused_imports)
 )]
 
-#[cfg(all(test, feature = "server"))]
-mod bare_response_tests;
 pub(crate) mod body_decoder;
 pub(crate) mod body_encoder;
 pub(crate) mod body_pump;
 pub(crate) mod buffer_pool;
 #[cfg(feature = "client")]
 pub(crate) mod client;
-#[cfg(all(test, feature = "client", feature = "server"))]
-mod codec_roundtrip_tests;
-
-// The explorer drives both roles against each other.
-#[cfg(all(test, feature = "client", feature = "server"))]
-mod explore;
 pub(crate) mod head_scan;
 pub(crate) mod header_values;
 pub(crate) mod injected_bugs;
@@ -36,8 +39,8 @@ pub(crate) mod request_head;
 pub(crate) mod response_head;
 #[cfg(feature = "server")]
 pub(crate) mod server;
-#[cfg(all(test, feature = "server"))]
-mod server_io_tests;
+#[cfg(test)]
+mod testing;
 pub(crate) mod transport;
 
 /// The smallest `max_buf_size` a connection accepts: one initial read must fit.

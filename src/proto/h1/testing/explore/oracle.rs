@@ -12,9 +12,10 @@ pub(super) struct Seen {
     pub(super) complete: bool,
 }
 
-/// Reads responses from `bytes` until it runs out. `no_body[i]` says response `i` answers a
-/// request (or has a status) whose response carries no body; `until_close` says an unframed
-/// body runs to the end.
+/// Reads responses from `bytes` until it runs out, skipping interim (1xx other than 101)
+/// heads. `no_body(i, status)` says that response `i`, with that status, carries no body (it
+/// answers a HEAD, say); a response without length or chunked framing has a body running to
+/// the end of `bytes`.
 pub(super) fn read_responses(
     bytes: &[u8],
     no_body: &dyn Fn(usize, u16) -> bool,

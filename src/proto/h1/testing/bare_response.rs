@@ -4,8 +4,8 @@
 use bytes::BytesMut;
 use http::{HeaderMap, Method, StatusCode, Version};
 
-use super::body_encoder::BodySize;
-use super::response_head::{encode, EncodeContext, Encoded, ResponseHead};
+use crate::proto::h1::body_encoder::BodySize;
+use crate::proto::h1::response_head::{encode, EncodeContext, Encoded, ResponseHead};
 
 fn encoded(
     status: StatusCode,

@@ -6,11 +6,11 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use proptest::prelude::*;
 
-use super::body_decoder::{Decoded, Decoder, Framing};
-use super::body_encoder::{BodyEncoder, BodySize};
-use super::head_scan::{HeadConfig, HeadScratch};
-use super::out_buf::{OutBuf, WriteMode};
-use super::{request_head, response_head};
+use crate::proto::h1::body_decoder::{Decoded, Decoder, Framing};
+use crate::proto::h1::body_encoder::{BodyEncoder, BodySize};
+use crate::proto::h1::head_scan::{HeadConfig, HeadScratch};
+use crate::proto::h1::out_buf::{OutBuf, WriteMode};
+use crate::proto::h1::{header_values, request_head, response_head};
 
 /// Collects everything an `OutBuf` writes.
 struct Sink(Vec<u8>);
@@ -200,7 +200,7 @@ proptest! {
             extensions: http::Extensions::new(),
         };
         // As the server does before encoding: a closing connection says so.
-        let keep_alive = super::header_values::adjust_for_peer(&mut head.version, &mut head.headers, Version::HTTP_11, keep_alive, true);
+        let keep_alive = header_values::adjust_for_peer(&mut head.version, &mut head.headers, Version::HTTP_11, keep_alive, true);
         let cx = response_head::EncodeContext {
             request_method: Some(&Method::GET),
             keep_alive,

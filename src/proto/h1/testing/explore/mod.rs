@@ -1,5 +1,6 @@
-//! The interleaving explorer: runs server connections against a scripted world and checks,
-//! after every step, that no encoded byte is ever lost.
+//! The interleaving explorer: runs server connections (here) and client connections
+//! ([`client`]) against a scripted world and checks, after every step, that no encoded byte is
+//! ever lost.
 //!
 //! A scenario (builder options, requests, what each service and response body does, how the
 //! connection ends) and a schedule (every `Pending`, every short write, which wake-up fires
@@ -35,8 +36,8 @@ use http_body_util::BodyExt;
 use self::world::{
     lock, BodyEnd, BodyStep, Choices, MockIo, ScriptBody, SharedWorld, WakeSource, World,
 };
-use super::injected_bugs::{with_bug, Bug};
 use crate::body::Incoming;
+use crate::proto::h1::injected_bugs::{with_bug, Bug};
 use crate::server::conn::http1::Builder;
 
 /// Polls without observable progress tolerated before calling it a busy loop.

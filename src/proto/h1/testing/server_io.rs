@@ -14,9 +14,9 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
 
-use super::head_scan::HeadConfig;
-use super::server::{EndMode, FlushPolicy, ServerConfig, ServerConn};
 use crate::body::Incoming;
+use crate::proto::h1::head_scan::HeadConfig;
+use crate::proto::h1::server::{EndMode, FlushPolicy, ServerConfig, ServerConn};
 use crate::rt::{Read, ReadBufCursor, Write};
 
 #[derive(Default)]
@@ -80,7 +80,7 @@ fn config() -> ServerConfig {
             parser: httparse::ParserConfig::default(),
             max_headers: None,
             max_header_size: None,
-            max_buf: super::DEFAULT_MAX_BUFFER_SIZE,
+            max_buf: crate::proto::h1::DEFAULT_MAX_BUFFER_SIZE,
             preserve_case: false,
         },
         keep_alive: true,
