@@ -8,10 +8,15 @@
 //!
 //! # What differs from upstream hyper
 //!
-//! On an HTTP/1 connection, the decision to close (shut the transport down, complete the
-//! connection future, hand the transport back or to an upgrade) is taken in one place, the
-//! connection's output buffer, and only once that buffer is empty. See `UPSTREAM.md` in the
-//! repository for every behavioural difference and the tests that pin them.
+//! An HTTP/1 connection ends its use of the transport (shuts it down, completes the
+//! connection future, hands the transport back or to an upgrade) in one place, the
+//! connection's transport wrapper. Its ending step first writes and flushes every byte the
+//! connection encoded, and shutting the transport down or handing it over cleanly takes a
+//! proof that only this drain creates. The connection decides *whether* to end; the transport
+//! decides *when*: never while an encoded byte is unwritten. (Only `into_parts`, which the
+//! application may call at any time, hands the transport back without that drain.) See
+//! `UPSTREAM.md` in the repository for every behavioural difference and the tests that pin
+//! them.
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -28,6 +28,22 @@ pub(crate) enum Pumped {
     },
 }
 
+/// The outgoing body of one connection's current message, and its encoder.
+///
+/// It owns the body from [`start`](Self::start) until the body ends, fails or is
+/// [`stop`](Self::stop)ped, and the message's [`BodyEncoder`] until the framing is complete.
+/// It writes only into the [`OutBuf`] it is handed, never to the IO. Guarantees:
+///
+/// - the body is polled only while the output buffer [`has_room`](OutBuf::has_room), so a
+///   fast body cannot grow the buffer past its limit;
+/// - bytes enter the buffer only framed by the encoder, and no more than a declared length:
+///   once it is reached the body is dropped unread (`Finished`);
+/// - `Finished` is returned only after the framing that ends the body was encoded (the last
+///   chunk, trailers when allowed and announced); a body ending before its declared length
+///   is the user error `BodyWriteAborted` instead, and a body's own error is a user body
+///   error, each after dropping the body;
+/// - `Finished { ends_by_closing: true }` tells the driver that only closing the connection
+///   marks the end of this body.
 pub(crate) struct BodyPump<B> {
     body: Pin<Box<Option<B>>>,
     encoder: Option<BodyEncoder>,

@@ -2,15 +2,17 @@
 //!
 //! # The close invariant
 //!
-//! This module owns the IO object, and it is the only code that writes to it, flushes it,
-//! shuts it down or gives it away. A connection ends through [`Transport::poll_end`], which
-//! writes and flushes everything owed before it shuts anything down, and gives the transport
-//! away through [`Transport::release_after`], which releases it cleanly only after that drain
-//! (otherwise it reports how many bytes were still owed). Shutdown and release need a
-//! [`Drained`] token that only the drain creates. So whatever path a connection takes to its
-//! end (a finished exchange, `Connection: close`, a graceful shutdown, an error after a
-//! response was started, an upgrade), it cannot shut the transport down, complete, or hand the
-//! transport back while bytes it encoded are unwritten.
+//! This module owns the IO object, and it is the only code that writes to it (through the
+//! output buffer, [`OutBuf`], which it lends the IO for each write), flushes it, shuts it down
+//! or gives it away. The connection drivers decide that a connection ends; this module decides
+//! when it may. A connection ends through [`Transport::poll_end`], which writes and flushes
+//! everything owed before it shuts anything down, and gives the transport away through
+//! [`Transport::release_after`], which releases it cleanly only after that drain (otherwise it
+//! reports how many bytes were still owed). Shutdown and a clean release need a [`Drained`]
+//! token that only the drain creates. So whatever path a connection takes to its end (a
+//! finished exchange, `Connection: close`, a graceful shutdown, an error after a response was
+//! started, an upgrade), it cannot shut the transport down, complete, or hand the transport
+//! back while bytes it encoded are unwritten.
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
