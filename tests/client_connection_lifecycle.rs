@@ -9,12 +9,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-#[macro_use]
-#[path = "support/tokio_io.rs"]
-mod tokio_io;
+#[path = "support/upstream_io.rs"]
+mod upstream_io;
+use upstream_io::UpIo;
 
 /// Reads from `peer` until a whole request head (and nothing more is expected) arrived.
 async fn read_head(peer: &mut UnixStream) -> Vec<u8> {
@@ -52,7 +53,7 @@ async fn drive_until<F: Future + Unpin>(conn: &mut F, mut done: impl FnMut() -> 
 }
 
 macro_rules! client_side {
-    ($module:ident, $krate:ident, writes_what_it_encoded: $writes:expr) => {
+    ($module:ident, $krate:ident, $io:ident, writes_what_it_encoded: $writes:expr) => {
         mod $module {
             use super::*;
             /// On an aborted request body, upstream returns the error without writing the
@@ -63,7 +64,7 @@ macro_rules! client_side {
             use $krate::client::conn::http1;
             use $krate::Request;
 
-            tokio_io_for!($krate, Io);
+            use super::$io as Io;
 
             type Conn<B> = http1::Connection<Io<UnixStream>, B>;
 
@@ -73,7 +74,7 @@ macro_rules! client_side {
                 B::Data: Send,
                 B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
             {
-                http1::handshake(Io(io)).await.unwrap()
+                http1::handshake(Io::new(io)).await.unwrap()
             }
 
             fn get(path: &str) -> Request<Empty<Bytes>> {
@@ -258,8 +259,8 @@ macro_rules! client_side {
     };
 }
 
-client_side!(fork, hyper, writes_what_it_encoded: true);
-client_side!(upstream, hyper_upstream, writes_what_it_encoded: false);
+client_side!(fork, hyper, TokioIo, writes_what_it_encoded: true);
+client_side!(upstream, hyper_upstream, UpIo, writes_what_it_encoded: false);
 
 macro_rules! both {
     ($name:ident) => {

@@ -10,12 +10,21 @@
 use std::any::TypeId;
 use std::time::Duration;
 
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-#[macro_use]
-#[path = "support/tokio_io.rs"]
-mod tokio_io;
+#[path = "support/upstream_io.rs"]
+mod upstream_io;
+use upstream_io::UpIo;
+
+#[path = "support/pattern.rs"]
+mod pattern;
+use pattern::pattern;
+
+#[path = "support/dates.rs"]
+mod dates;
+use dates::normalize_dates;
 
 #[derive(Clone, Debug)]
 enum BodySpec {
@@ -105,13 +114,9 @@ struct Run {
     server_bytes: Vec<u8>,
 }
 
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| b'a' + (i % 26) as u8).collect()
-}
-
 /// Both roles, for one crate.
 macro_rules! roles {
-    ($module:ident, $krate:ident) => {
+    ($module:ident, $krate:ident, $io:ident) => {
         mod $module {
             use std::convert::Infallible;
 
@@ -122,7 +127,7 @@ macro_rules! roles {
             use $krate::body::{Bytes, Frame, Incoming};
             use $krate::{Request, Response, StatusCode, Version};
 
-            tokio_io_for!($krate, Io);
+            use super::$io as Io;
 
             use std::future::poll_fn;
             use std::pin::Pin;
@@ -315,7 +320,7 @@ macro_rules! roles {
                     }
                     other => {
                         let len = other.trim_start_matches("/len/").parse().unwrap_or(3);
-                        Response::new(full(super::pattern(len)))
+                        Response::new(full(super::pattern(len, 0)))
                     }
                 };
                 res.headers_mut().insert("x-route", path.parse().unwrap());
@@ -324,7 +329,7 @@ macro_rules! roles {
 
             pub async fn serve(io: UnixStream) {
                 let conn = $krate::server::conn::http1::Builder::new()
-                    .serve_connection(Io(io), $krate::service::service_fn(respond))
+                    .serve_connection(Io::new(io), $krate::service::service_fn(respond))
                     .with_upgrades();
                 // The connection's own result is not part of the comparison; the bytes are.
                 if let Err(e) = conn.await {
@@ -375,7 +380,7 @@ macro_rules! roles {
                 builder
                     .title_case_headers(ex.title_case)
                     .preserve_header_case(ex.preserve_case);
-                let (mut send, conn) = match builder.handshake::<_, Boxed>(Io(io)).await {
+                let (mut send, conn) = match builder.handshake::<_, Boxed>(Io::new(io)).await {
                     Ok(pair) => pair,
                     Err(e) => return (vec![Outcome::Error(classify(&e))], None),
                 };
@@ -471,8 +476,8 @@ macro_rules! roles {
     };
 }
 
-roles!(fork, hyper);
-roles!(upstream, hyper_upstream);
+roles!(fork, hyper, TokioIo);
+roles!(upstream, hyper_upstream, UpIo);
 
 /// Header fields as comparable strings, without `date`.
 fn headers_of<'a>(fields: impl Iterator<Item = (&'a str, &'a [u8])>) -> Vec<(String, String)> {
@@ -548,27 +553,6 @@ async fn run(ex: &Exchange, client: Side, server: Side) -> Result<Run, String> {
         .map_err(|_| format!("{} (client {client:?}, server {server:?}) hung", ex.name))
 }
 
-/// Replaces every `date` field value with a fixed string.
-fn normalize_dates(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let rest = &bytes[i..];
-        if rest.len() >= 36
-            && rest[..6].eq_ignore_ascii_case(b"date: ")
-            && rest[35..].starts_with(b"\r")
-        {
-            out.extend_from_slice(&rest[..6]);
-            out.extend_from_slice(b"<date 29 bytes normalized...>");
-            i += 35;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 fn corpus() -> Vec<Exchange> {
     let mut all = vec![
         exchange("plain_get", vec![get("/len/13")]),
@@ -581,7 +565,7 @@ fn corpus() -> Vec<Exchange> {
         ),
         exchange(
             "post_full_body",
-            vec![post("/echo", BodySpec::Full(pattern(1000)))],
+            vec![post("/echo", BodySpec::Full(pattern(1000, 0).to_vec()))],
         ),
         exchange(
             "post_streamed_body_goes_chunked",

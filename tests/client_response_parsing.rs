@@ -4,12 +4,13 @@
 //! 1.13.0's, and both must give the expected result.
 use std::time::Duration;
 
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-#[macro_use]
-#[path = "support/tokio_io.rs"]
-mod tokio_io;
+#[path = "support/upstream_io.rs"]
+mod upstream_io;
+use upstream_io::UpIo;
 
 /// Client options a case turns on.
 #[derive(Clone, Copy, Default)]
@@ -33,13 +34,13 @@ enum Seen {
 }
 
 macro_rules! client_side {
-    ($module:ident, $krate:ident) => {
+    ($module:ident, $krate:ident, $io:ident) => {
         mod $module {
             use super::*;
             use http_body_util::{BodyExt, Empty};
             use $krate::body::Bytes;
 
-            tokio_io_for!($krate, Io);
+            use super::$io as Io;
 
             /// Sends a GET, answers it with `response` (then closes), and reports what the
             /// application saw.
@@ -49,7 +50,10 @@ macro_rules! client_side {
                 builder
                     .http09_responses(opts.http09)
                     .allow_obsolete_multiline_headers_in_responses(opts.obs_fold);
-                let (mut send, conn) = builder.handshake::<_, Empty<Bytes>>(Io(io)).await.unwrap();
+                let (mut send, conn) = builder
+                    .handshake::<_, Empty<Bytes>>(Io::new(io))
+                    .await
+                    .unwrap();
                 tokio::spawn(conn);
                 let server = tokio::spawn(async move {
                     let mut buf = [0u8; 1024];
@@ -111,8 +115,8 @@ macro_rules! client_side {
     };
 }
 
-client_side!(fork, hyper);
-client_side!(upstream, hyper_upstream);
+client_side!(fork, hyper, TokioIo);
+client_side!(upstream, hyper_upstream, UpIo);
 
 async fn both(response: &'static [u8], opts: Options) -> Seen {
     let fork = fork::exchange(response, opts).await;

@@ -17,11 +17,9 @@ const BODY: usize = 4 * 1024 * 1024;
 const FRAMES: usize = 64;
 const RUNS: usize = 5;
 
-fn pattern(len: usize, salt: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| ((i * 31 + i / 7 + salt) % 251) as u8)
-        .collect()
-}
+#[path = "support/pattern.rs"]
+mod pattern;
+use pattern::pattern;
 
 #[derive(Clone, Copy, Debug)]
 enum Shape {
@@ -36,7 +34,7 @@ fn request(
 ) -> Request<http_body_util::combinators::BoxBody<Bytes, Infallible>> {
     let data = pattern(BODY, salt);
     let body = match shape {
-        Shape::Full => Full::new(Bytes::from(data)).boxed(),
+        Shape::Full => Full::new(data).boxed(),
         Shape::Stream => {
             let frames: Vec<Result<Frame<Bytes>, Infallible>> = data
                 .chunks(BODY / FRAMES)

@@ -40,6 +40,14 @@ use futures_util::future::join3;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
+#[macro_use]
+#[path = "support/tokio_io.rs"]
+mod tokio_io;
+
+#[path = "support/dates.rs"]
+mod dates;
+use dates::{normalize_dates, DATE_PLACEHOLDER};
+
 /// Body bytes, shared by both crates (both re-export `bytes::Bytes`).
 type Bytes = hyper_upstream::body::Bytes;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -204,73 +212,19 @@ macro_rules! server_side {
         mod $module {
             use std::io;
             use std::pin::Pin;
-            use std::task::{ready, Context, Poll};
+            use std::task::{ready, Poll};
 
             use futures_util::stream;
             use http_body_util::{BodyExt, Empty, Full, StreamBody};
-            use tokio::io::{AsyncRead, AsyncWrite};
             use tokio::net::UnixStream;
 
             use super::{BoxError, Bytes, Config, ErrorSummary, Outcome, ResBody};
             use $krate::body::{Frame, Incoming};
             use $krate::{header, HeaderMap, Method, Request, Response, StatusCode};
 
-            /// A Unix socket seen through this crate's I/O traits.
-            pub struct Io(UnixStream);
-
-            impl $krate::rt::Read for Io {
-                fn poll_read(
-                    self: Pin<&mut Self>,
-                    cx: &mut Context<'_>,
-                    mut buf: $krate::rt::ReadBufCursor<'_>,
-                ) -> Poll<io::Result<()>> {
-                    let filled = {
-                        // SAFETY: the slice is handed to tokio's `ReadBuf`, which never
-                        // de-initializes memory and reports exactly how many bytes it
-                        // initialized and filled.
-                        let unfilled = unsafe { buf.as_mut() };
-                        let mut tokio_buf = tokio::io::ReadBuf::uninit(unfilled);
-                        ready!(Pin::new(&mut self.get_mut().0).poll_read(cx, &mut tokio_buf))?;
-                        tokio_buf.filled().len()
-                    };
-                    // SAFETY: `filled` bytes at the front of the cursor were just written.
-                    unsafe { buf.advance(filled) };
-                    Poll::Ready(Ok(()))
-                }
-            }
-
-            impl $krate::rt::Write for Io {
-                fn poll_write(
-                    self: Pin<&mut Self>,
-                    cx: &mut Context<'_>,
-                    buf: &[u8],
-                ) -> Poll<io::Result<usize>> {
-                    Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
-                }
-
-                fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                    Pin::new(&mut self.get_mut().0).poll_flush(cx)
-                }
-
-                fn poll_shutdown(
-                    self: Pin<&mut Self>,
-                    cx: &mut Context<'_>,
-                ) -> Poll<io::Result<()>> {
-                    Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
-                }
-
-                fn is_write_vectored(&self) -> bool {
-                    self.0.is_write_vectored()
-                }
-
-                fn poll_write_vectored(
-                    self: Pin<&mut Self>,
-                    cx: &mut Context<'_>,
-                    bufs: &[io::IoSlice<'_>],
-                ) -> Poll<io::Result<usize>> {
-                    Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
-                }
-            }
+            // Not hyper-util's `TokioIo`: this file also builds outside the workspace against
+            // a stand-in crate under either name (patches/README.md).
+            tokio_io_for!($krate, Io);
 
             pub async fn serve(io: UnixStream, cfg: &Config, upgrades: bool) -> Outcome {
                 let mut builder = $krate::server::conn::http1::Builder::new();
@@ -293,11 +247,11 @@ macro_rules! server_side {
                 let service = $krate::service::service_fn(route);
                 let result = if upgrades {
                     builder
-                        .serve_connection(Io(io), service)
+                        .serve_connection(Io::new(io), service)
                         .with_upgrades()
                         .await
                 } else {
-                    builder.serve_connection(Io(io), service).await
+                    builder.serve_connection(Io::new(io), service).await
                 };
                 match result {
                     Ok(()) => Outcome::Ok,
@@ -1373,46 +1327,6 @@ async fn run_once(
             waited: start.elapsed(),
         }),
     }
-}
-
-const DATE_PLACEHOLDER: &[u8; 29] = b"<date normalized, 29 bytes..>";
-
-fn looks_like_imf_fixdate(v: &[u8]) -> bool {
-    // e.g. "Sun, 06 Nov 1994 08:49:37 GMT"
-    let shape = b"Aaa, 00 Aaa 0000 00:00:00 GMT";
-    v.len() <= shape.len()
-        && v.iter().zip(shape.iter()).all(|(&c, &s)| match s {
-            b'A' => c.is_ascii_uppercase(),
-            b'a' => c.is_ascii_lowercase(),
-            b'0' => c.is_ascii_digit(),
-            other => c == other,
-        })
-}
-
-/// Replaces the value of every `Date` header line (any case). A value cut short by
-/// the end of the stream (a lost tail) is replaced by the same-length prefix of the
-/// placeholder, so prefix comparisons still work.
-fn normalize_dates(bytes: &[u8]) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    let mut i = 0;
-    while i + 8 <= out.len() {
-        let at_line_start = i >= 2 && &out[i - 2..i] == b"\r\n";
-        if at_line_start && out[i..i + 6].eq_ignore_ascii_case(b"date: ") {
-            let start = i + 6;
-            let end = (start + 29).min(out.len());
-            let value = &out[start..end];
-            let complete = end - start == 29 && out.get(end..end + 2) == Some(b"\r\n");
-            let cut_short = end == out.len() && end - start < 29;
-            if looks_like_imf_fixdate(value) && (complete || cut_short) {
-                let n = end - start;
-                out[start..end].copy_from_slice(&DATE_PLACEHOLDER[..n]);
-            }
-            i = end;
-        } else {
-            i += 1;
-        }
-    }
-    out
 }
 
 fn escape(bytes: &[u8]) -> String {

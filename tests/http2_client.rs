@@ -11,32 +11,22 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use hyper::Request;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::AsyncReadExt;
 use tokio::net::UnixStream;
 
-#[macro_use]
-#[path = "support/tokio_io.rs"]
-mod tokio_io;
-
-tokio_io_for!(hyper, ForkIo);
-mod up {
-    tokio_io_for!(hyper_upstream, UpIo);
-}
-use up::UpIo;
+#[path = "support/upstream_io.rs"]
+mod upstream_io;
+use upstream_io::UpIo;
 
 const FOUR_MIB: usize = 4 * 1024 * 1024;
 
 type Req = BoxBody<Bytes, Infallible>;
 type Client = hyper::client::conn::http2::SendRequest<Req>;
 
-fn byte_at(i: usize) -> u8 {
-    (i % 253) as u8
-}
-
-fn pattern(len: usize) -> Bytes {
-    (0..len).map(byte_at).collect::<Vec<u8>>().into()
-}
+#[path = "support/pattern.rs"]
+mod pattern;
+use pattern::{pattern, pattern_byte};
 
 #[path = "support/upstream_exec.rs"]
 mod upstream_exec;
@@ -111,12 +101,15 @@ macro_rules! service {
                 }
                 let path = req.uri().path().to_string();
                 let body: BoxBody<Bytes, Infallible> = if path == "/big" {
-                    Full::new(pattern(FOUR_MIB)).boxed()
+                    Full::new(pattern(FOUR_MIB, 0)).boxed()
                 } else if let Some(k) = path.strip_prefix("/n/") {
-                    Full::new(pattern(k.parse::<usize>().unwrap() * 100)).boxed()
+                    Full::new(pattern(k.parse::<usize>().unwrap() * 100, 0)).boxed()
                 } else if path == "/echo" {
                     let got = req.into_body().collect().await.unwrap().to_bytes();
-                    let intact = got.iter().enumerate().all(|(i, b)| *b == byte_at(i));
+                    let intact = got
+                        .iter()
+                        .enumerate()
+                        .all(|(i, b)| *b == pattern_byte(i, 0));
                     Full::new(Bytes::from(format!("{} {intact}", got.len()))).boxed()
                 } else {
                     let collected = req.into_body().collect().await.unwrap();
@@ -145,18 +138,18 @@ async fn connect(server: Server) -> Client {
         Server::Fork => {
             let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                 .enable_connect_protocol()
-                .serve_connection(ForkIo(server_io), service!(hyper));
+                .serve_connection(TokioIo::new(server_io), service!(hyper));
             tokio::spawn(conn);
         }
         Server::Upstream => {
             let conn = hyper_upstream::server::conn::http2::Builder::new(UpExec)
                 .enable_connect_protocol()
-                .serve_connection(UpIo(server_io), service!(hyper_upstream));
+                .serve_connection(UpIo::new(server_io), service!(hyper_upstream));
             tokio::spawn(conn);
         }
     }
     let (send, conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), ForkIo(client_io))
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(client_io))
             .await
             .expect("handshake");
     tokio::spawn(conn);
@@ -189,7 +182,9 @@ async fn a_4_mib_download_read_slowly_arrives_whole_from_either_server() {
         }
         assert_eq!(got.len(), FOUR_MIB, "{server:?}");
         assert!(
-            got.iter().enumerate().all(|(i, b)| *b == byte_at(i)),
+            got.iter()
+                .enumerate()
+                .all(|(i, b)| *b == pattern_byte(i, 0)),
             "{server:?}"
         );
     }
@@ -202,7 +197,7 @@ async fn a_4_mib_upload_reaches_either_server_whole() {
         // Streamed in 64 frames, so flow control paces the client.
         let frames = stream::iter((0..64).map(|k| {
             Ok::<_, Infallible>(Frame::data(
-                pattern(FOUR_MIB).slice(k * 65536..(k + 1) * 65536),
+                pattern(FOUR_MIB, 0).slice(k * 65536..(k + 1) * 65536),
             ))
         }));
         let res = send
@@ -230,7 +225,11 @@ async fn a_hundred_concurrent_streams_on_one_connection_each_get_their_answer() 
             }));
         }
         for (k, t) in tasks.into_iter().enumerate() {
-            assert_eq!(t.await.unwrap(), pattern(k * 100), "{server:?} stream {k}");
+            assert_eq!(
+                t.await.unwrap(),
+                pattern(k * 100, 0),
+                "{server:?} stream {k}"
+            );
         }
     }
 }
@@ -264,10 +263,12 @@ async fn request_and_response_trailers_cross_both_ways() {
 #[tokio::test]
 async fn send_request_is_closed_once_the_connection_ends() {
     let (client_io, server_io) = UnixStream::pair().unwrap();
-    let (send, conn) =
-        hyper::client::conn::http2::handshake::<_, _, Req>(TokioExecutor::new(), ForkIo(client_io))
-            .await
-            .unwrap();
+    let (send, conn) = hyper::client::conn::http2::handshake::<_, _, Req>(
+        TokioExecutor::new(),
+        TokioIo::new(client_io),
+    )
+    .await
+    .unwrap();
     let task = tokio::spawn(conn);
     assert!(send.is_ready());
     drop(server_io);
@@ -287,7 +288,7 @@ async fn an_unanswered_keep_alive_ping_fails_the_client_connection_with_a_timeou
         .keep_alive_timeout(Duration::from_millis(100))
         .keep_alive_while_idle(true);
     let (_send, conn) = builder
-        .handshake::<_, Req>(ForkIo(client_io))
+        .handshake::<_, Req>(TokioIo::new(client_io))
         .await
         .unwrap();
     // A peer that never answers anything.
@@ -311,7 +312,7 @@ async fn round_trip_through_tunnel(
 ) -> Vec<u8> {
     use tokio::io::AsyncWriteExt;
     let upgraded = hyper::upgrade::on(res).await.expect("the tunnel opens");
-    let mut io = hyper_util::rt::TokioIo::new(upgraded);
+    let mut io = TokioIo::new(upgraded);
     io.write_all(data).await.unwrap();
     io.shutdown().await.unwrap();
     let mut back = Vec::new();
@@ -345,11 +346,12 @@ async fn a_connect_request_with_a_body_is_refused_as_a_user_error_on_both_client
 
     let (client_io, server_io) = UnixStream::pair().unwrap();
     let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-        .serve_connection(ForkIo(server_io), service!(hyper));
+        .serve_connection(TokioIo::new(server_io), service!(hyper));
     tokio::spawn(conn);
-    let (mut send, conn) = hyper_upstream::client::conn::http2::handshake(UpExec, UpIo(client_io))
-        .await
-        .expect("handshake");
+    let (mut send, conn) =
+        hyper_upstream::client::conn::http2::handshake(UpExec, UpIo::new(client_io))
+            .await
+            .expect("handshake");
     tokio::spawn(conn);
     let req = Request::connect("tunnel.test:443")
         .body(Full::new(Bytes::from_static(b"early")).boxed())
@@ -372,14 +374,14 @@ async fn graceful_shutdown_of_either_server_completes_every_in_flight_request() 
             ($krate:ident) => {
                 $krate::service::service_fn(|_req: $krate::Request<$krate::body::Incoming>| async {
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    Ok::<_, Infallible>($krate::Response::new(Full::new(pattern(FOUR_MIB / 8))))
+                    Ok::<_, Infallible>($krate::Response::new(Full::new(pattern(FOUR_MIB / 8, 0))))
                 })
             };
         }
         let server_task = match server {
             Server::Fork => tokio::spawn(async move {
                 let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                    .serve_connection(ForkIo(server_io), slow_service!(hyper));
+                    .serve_connection(TokioIo::new(server_io), slow_service!(hyper));
                 let mut conn = std::pin::pin!(conn);
                 tokio::select! {
                     res = conn.as_mut() => return res.is_ok(),
@@ -390,7 +392,7 @@ async fn graceful_shutdown_of_either_server_completes_every_in_flight_request() 
             }),
             Server::Upstream => tokio::spawn(async move {
                 let conn = hyper_upstream::server::conn::http2::Builder::new(UpExec)
-                    .serve_connection(UpIo(server_io), slow_service!(hyper_upstream));
+                    .serve_connection(UpIo::new(server_io), slow_service!(hyper_upstream));
                 let mut conn = std::pin::pin!(conn);
                 tokio::select! {
                     res = conn.as_mut() => return res.is_ok(),
@@ -401,7 +403,7 @@ async fn graceful_shutdown_of_either_server_completes_every_in_flight_request() 
             }),
         };
         let (send, conn) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), ForkIo(client_io))
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(client_io))
                 .await
                 .unwrap();
         let client_task = tokio::spawn(conn);
@@ -417,7 +419,7 @@ async fn graceful_shutdown_of_either_server_completes_every_in_flight_request() 
         shutdown_tx.send(()).unwrap();
         for task in in_flight {
             let body = task.await.unwrap().expect("an in-flight request completes");
-            assert_eq!(body, pattern(FOUR_MIB / 8), "{server:?}");
+            assert_eq!(body, pattern(FOUR_MIB / 8, 0), "{server:?}");
         }
         assert!(
             server_task.await.unwrap(),
@@ -462,7 +464,7 @@ async fn without_while_idle_an_idle_connection_is_not_pinged_but_a_busy_one_is()
         .keep_alive_interval(Duration::from_millis(50))
         .keep_alive_timeout(Duration::from_millis(100));
     let (mut send, conn) = builder
-        .handshake::<_, Req>(ForkIo(client_io))
+        .handshake::<_, Req>(TokioIo::new(client_io))
         .await
         .unwrap();
     // A peer that never answers anything.

@@ -22,18 +22,17 @@ use bytes::Bytes;
 use futures_util::stream;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
+use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tokio::sync::{watch, Notify};
 
-#[macro_use]
-#[path = "support/tokio_io.rs"]
-mod tokio_io;
+#[path = "support/upstream_io.rs"]
+mod upstream_io;
+use upstream_io::UpIo;
 
-tokio_io_for!(hyper, ForkIo);
-mod up {
-    tokio_io_for!(hyper_upstream, UpIo);
-}
-use up::UpIo;
+#[path = "support/pattern.rs"]
+mod pattern;
+use pattern::pattern;
 
 #[path = "support/upstream_exec.rs"]
 mod upstream_exec;
@@ -290,13 +289,6 @@ fn failing(code: Option<u32>) -> BoxError {
     }
 }
 
-fn pattern(len: usize) -> Bytes {
-    (0..len)
-        .map(|i| (i % 251) as u8)
-        .collect::<Vec<u8>>()
-        .into()
-}
-
 /// What one side did in a scenario.
 #[derive(Debug, PartialEq)]
 struct Observed {
@@ -551,11 +543,11 @@ macro_rules! service {
                     }
                     "chunks" => {
                         let frames = stream::iter(
-                            (0..4).map(|k| Ok(http_body::Frame::data(pattern(5000 + k)))),
+                            (0..4).map(|k| Ok(http_body::Frame::data(pattern(5000 + k, 0)))),
                         );
                         http::Response::new(streamed(frames))
                     }
-                    "big" => http::Response::new(full(pattern(100_000))),
+                    "big" => http::Response::new(full(pattern(100_000, 0))),
                     "service-error" => return Err(failing(code)),
                     "body-error" => {
                         let frames = stream::iter([
@@ -654,7 +646,7 @@ macro_rules! serve {
             builder.enable_connect_protocol();
         }
         let conn =
-            builder.serve_connection($io(server_io), service!($krate, $reverse, ctl.clone()));
+            builder.serve_connection($io::new(server_io), service!($krate, $reverse, ctl.clone()));
         let server_ctl = ctl.clone();
         // Run beside the script in this task (no spawn, so no `Send` to prove).
         let server = async move {
@@ -695,7 +687,7 @@ async fn run_server_scenario(name: &str, opts: ServerOpts, script: Script) {
     let fork = serve!(
         hyper,
         fork_reverse_tunnel,
-        ForkIo,
+        TokioIo,
         hyper_util::rt::TokioExecutor::new(),
         hyper_util::rt::TokioTimer::new(),
         opts,
@@ -915,7 +907,7 @@ async fn large_upload(mut p: Peer, _: Control) -> Peer {
     // More than half the server's 1 MiB windows, so reading it returns window.
     let head = with(request("POST", "/echo"), &[("content-length", "600000")]);
     p.send(&wire::headers(1, false, &head)).await;
-    let body = pattern(600_000);
+    let body = pattern(600_000, 0);
     for (k, piece) in body.chunks(16_384).enumerate() {
         let last = (k + 1) * 16_384 >= body.len();
         p.send(&wire::data(1, last, piece)).await;
@@ -1392,7 +1384,7 @@ macro_rules! client_run {
                 .keep_alive_while_idle(while_idle);
         }
         let mut app = Vec::new();
-        match builder.handshake::<_, Body>($io(client_io)).await {
+        match builder.handshake::<_, Body>($io::new(client_io)).await {
             Err(e) => app.push(format!("handshake: {}", describe!(e))),
             Ok((send, conn)) => {
                 let conn = tokio::spawn(conn);
@@ -1437,7 +1429,7 @@ async fn run_client_scenario(name: &str, opts: ClientOpts, calls: &[&[Call]], sc
     let fork = client_run!(
         hyper,
         fork_tunnel_round_trip,
-        ForkIo,
+        TokioIo,
         hyper_util::rt::TokioExecutor::new(),
         hyper_util::rt::TokioTimer::new(),
         opts,

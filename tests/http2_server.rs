@@ -14,28 +14,19 @@ use hyper::body::Body as _;
 use hyper::body::Frame;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-#[macro_use]
-#[path = "support/tokio_io.rs"]
-mod tokio_io;
-
-tokio_io_for!(hyper, ForkIo);
-mod up {
-    tokio_io_for!(hyper_upstream, UpIo);
-}
-use up::UpIo;
+#[path = "support/upstream_io.rs"]
+mod upstream_io;
+use upstream_io::UpIo;
 
 const FOUR_MIB: usize = 4 * 1024 * 1024;
 
-fn byte_at(i: usize) -> u8 {
-    (i % 251) as u8
-}
-
-fn pattern(len: usize) -> Bytes {
-    (0..len).map(byte_at).collect::<Vec<u8>>().into()
-}
+#[path = "support/pattern.rs"]
+mod pattern;
+use pattern::{pattern, pattern_byte};
 
 #[path = "support/upstream_exec.rs"]
 mod upstream_exec;
@@ -63,8 +54,8 @@ where
     let mut builder =
         hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
     configure(&mut builder);
-    let server = tokio::spawn(builder.serve_connection(ForkIo(server_io), service));
-    let (send, conn) = hyper_upstream::client::conn::http2::handshake(UpExec, UpIo(client_io))
+    let server = tokio::spawn(builder.serve_connection(TokioIo::new(server_io), service));
+    let (send, conn) = hyper_upstream::client::conn::http2::handshake(UpExec, UpIo::new(client_io))
         .await
         .expect("handshake");
     tokio::spawn(conn);
@@ -84,7 +75,7 @@ fn get(path: &str) -> Request<Req> {
 async fn a_4_mib_response_reaches_a_client_that_reads_slowly_whole() {
     let (mut send, _server) = connect(
         service_fn(|_req| async {
-            Ok::<_, Infallible>(Response::new(Full::new(pattern(FOUR_MIB))))
+            Ok::<_, Infallible>(Response::new(Full::new(pattern(FOUR_MIB, 0))))
         }),
         |_| {},
     )
@@ -106,7 +97,10 @@ async fn a_4_mib_response_reaches_a_client_that_reads_slowly_whole() {
         }
     }
     assert_eq!(got.len(), FOUR_MIB);
-    assert!(got.iter().enumerate().all(|(i, b)| *b == byte_at(i)));
+    assert!(got
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == pattern_byte(i, 0)));
 }
 
 #[tokio::test]
@@ -115,7 +109,10 @@ async fn a_4_mib_upload_is_read_whole_by_the_service() {
         service_fn(|req: Request<hyper::body::Incoming>| async move {
             let declared = req.body().size_hint().exact();
             let body = req.into_body().collect().await.unwrap().to_bytes();
-            let intact = body.iter().enumerate().all(|(i, b)| *b == byte_at(i));
+            let intact = body
+                .iter()
+                .enumerate()
+                .all(|(i, b)| *b == pattern_byte(i, 0));
             let reply = format!("{} {:?} {intact}", body.len(), declared);
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(reply))))
         }),
@@ -124,7 +121,7 @@ async fn a_4_mib_upload_is_read_whole_by_the_service() {
     .await;
     let req = Request::post("http://fork.test/upload")
         .header("content-length", FOUR_MIB)
-        .body(Full::new(pattern(FOUR_MIB)).boxed())
+        .body(Full::new(pattern(FOUR_MIB, 0)).boxed())
         .unwrap();
     let res = send.send_request(req).await.unwrap();
     let text = res.into_body().collect().await.unwrap().to_bytes();
@@ -137,7 +134,7 @@ async fn a_hundred_concurrent_streams_each_get_their_own_answer() {
         service_fn(|req: Request<hyper::body::Incoming>| async move {
             let n: usize = req.uri().path()[1..].parse().unwrap();
             tokio::time::sleep(Duration::from_millis((n % 7) as u64)).await;
-            Ok::<_, Infallible>(Response::new(Full::new(pattern(n * 100))))
+            Ok::<_, Infallible>(Response::new(Full::new(pattern(n * 100, 0))))
         }),
         |_| {},
     )
@@ -148,7 +145,7 @@ async fn a_hundred_concurrent_streams_each_get_their_own_answer() {
         tasks.push(tokio::spawn(async move {
             let res = send.send_request(get(&format!("/{n}"))).await.unwrap();
             let body = res.into_body().collect().await.unwrap().to_bytes();
-            assert_eq!(body, pattern(n * 100), "stream {n}");
+            assert_eq!(body, pattern(n * 100, 0), "stream {n}");
         }));
     }
     for t in tasks {
@@ -202,12 +199,12 @@ async fn graceful_shutdown_delivers_every_in_flight_response_whole() {
     let (client_io, server_io) = UnixStream::pair().unwrap();
     let service = service_fn(|_req| async {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        Ok::<_, Infallible>(Response::new(Full::new(pattern(FOUR_MIB / 4))))
+        Ok::<_, Infallible>(Response::new(Full::new(pattern(FOUR_MIB / 4, 0))))
     });
     let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-        .serve_connection(ForkIo(server_io), service);
+        .serve_connection(TokioIo::new(server_io), service);
     let (send, client_conn) =
-        hyper_upstream::client::conn::http2::handshake::<_, _, Req>(UpExec, UpIo(client_io))
+        hyper_upstream::client::conn::http2::handshake::<_, _, Req>(UpExec, UpIo::new(client_io))
             .await
             .unwrap();
     tokio::spawn(client_conn);
@@ -232,7 +229,7 @@ async fn graceful_shutdown_delivers_every_in_flight_response_whole() {
     });
     for task in in_flight {
         let body = task.await.unwrap().expect("an in-flight request completes");
-        assert_eq!(body, pattern(FOUR_MIB / 4));
+        assert_eq!(body, pattern(FOUR_MIB / 4, 0));
     }
     server.await.unwrap().expect("the connection ends cleanly");
 }
@@ -248,7 +245,7 @@ async fn an_unanswered_keep_alive_ping_ends_the_connection_with_a_timeout() {
         .keep_alive_timeout(Duration::from_millis(100));
     let service =
         service_fn(|_req| async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) });
-    let server = tokio::spawn(builder.serve_connection(ForkIo(server_io), service));
+    let server = tokio::spawn(builder.serve_connection(TokioIo::new(server_io), service));
     // A client that sends the preface and an empty SETTINGS frame, then never reads: the
     // server's PING goes unacknowledged.
     client_io
@@ -337,7 +334,7 @@ async fn adaptive_window_grows_the_windows_while_an_upload_fills_them() {
     let (client_io, server_io) = UnixStream::pair().unwrap();
     let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let server_io = Recording {
-        inner: ForkIo(server_io),
+        inner: TokioIo::new(server_io),
         written: written.clone(),
     };
     let service = service_fn(|req: Request<hyper::body::Incoming>| async move {
@@ -349,13 +346,13 @@ async fn adaptive_window_grows_the_windows_while_an_upload_fills_them() {
         .serve_connection(server_io, service);
     tokio::spawn(conn);
     let (mut send, client_conn) =
-        hyper_upstream::client::conn::http2::handshake::<_, _, Req>(UpExec, UpIo(client_io))
+        hyper_upstream::client::conn::http2::handshake::<_, _, Req>(UpExec, UpIo::new(client_io))
             .await
             .unwrap();
     tokio::spawn(client_conn);
     for _ in 0..4 {
         let req = Request::post("http://fork.test/upload")
-            .body(Full::new(pattern(FOUR_MIB)).boxed())
+            .body(Full::new(pattern(FOUR_MIB, 0)).boxed())
             .unwrap();
         let res = send.send_request(req).await.unwrap();
         let text = res.into_body().collect().await.unwrap().to_bytes();

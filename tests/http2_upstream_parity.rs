@@ -18,18 +18,13 @@ use bytes::Bytes;
 use futures_util::stream;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
+use hyper_util::rt::TokioIo;
 use tokio::io::AsyncReadExt;
 use tokio::net::UnixStream;
 
-#[macro_use]
-#[path = "support/tokio_io.rs"]
-mod tokio_io;
-
-tokio_io_for!(hyper, ForkIo);
-mod up {
-    tokio_io_for!(hyper_upstream, UpIo);
-}
-use up::UpIo;
+#[path = "support/upstream_io.rs"]
+mod upstream_io;
+use upstream_io::UpIo;
 
 #[path = "support/upstream_exec.rs"]
 mod upstream_exec;
@@ -76,7 +71,7 @@ macro_rules! keep_alive_with_request_in_flight {
             .keep_alive_interval(Duration::from_millis(50))
             .keep_alive_timeout(Duration::from_millis(100))
             .keep_alive_while_idle(false);
-        let (mut send, conn) = builder.handshake::<_, Body>($io(client_io)).await.unwrap();
+        let (mut send, conn) = builder.handshake::<_, Body>($io::new(client_io)).await.unwrap();
         let started = std::time::Instant::now();
         let conn = tokio::spawn(conn);
         let req = http::Request::get("http://peer.test/").body(full(Bytes::new())).unwrap();
@@ -113,7 +108,7 @@ async fn keep_alive_with_a_request_in_flight_pings_and_fails_the_request_and_the
     assert_eq!(upstream, expected, "upstream");
     let fork = keep_alive_with_request_in_flight!(
         hyper,
-        ForkIo,
+        TokioIo,
         hyper_util::rt::TokioExecutor::new(),
         hyper_util::rt::TokioTimer::new()
     );
@@ -153,7 +148,7 @@ macro_rules! dropped_response_future {
         let server = tokio::spawn(stalling_server(server_io));
         let (mut send, conn) = $krate::client::conn::http2::handshake::<_, _, Body>(
             $exec,
-            $io(client_io),
+            $io::new(client_io),
         )
         .await
         .unwrap();
@@ -177,7 +172,7 @@ macro_rules! dropped_response_future {
 async fn a_dropped_response_future_resets_its_stream_with_cancel_while_the_body_waits_for_window() {
     let upstream = dropped_response_future!(hyper_upstream, UpIo, UpExec);
     assert_eq!(upstream, Some(h2::Reason::CANCEL), "upstream");
-    let fork = dropped_response_future!(hyper, ForkIo, hyper_util::rt::TokioExecutor::new());
+    let fork = dropped_response_future!(hyper, TokioIo, hyper_util::rt::TokioExecutor::new());
     assert_eq!(fork, Some(h2::Reason::CANCEL), "fork");
 }
 
@@ -236,7 +231,7 @@ macro_rules! reset_reasons {
                 )))
             });
         let conn = $krate::server::conn::http2::Builder::new($exec)
-            .serve_connection($io(server_io), service);
+            .serve_connection($io::new(server_io), service);
         tokio::spawn(conn);
         h2_client_outcomes(client_io, $paths).await
     }};
@@ -315,7 +310,7 @@ async fn a_reset_caused_by_a_service_or_body_error_carries_the_reason_in_its_sou
     assert_eq!(upstream, expected, "upstream");
     let fork = reset_reasons!(
         hyper,
-        ForkIo,
+        TokioIo,
         hyper_util::rt::TokioExecutor::new(),
         REASON_PATHS
     );
@@ -333,7 +328,7 @@ async fn an_empty_finished_response_body_ends_the_stream_on_its_headers_without_
     assert_eq!(upstream, expected, "upstream");
     let fork = reset_reasons!(
         hyper,
-        ForkIo,
+        TokioIo,
         hyper_util::rt::TokioExecutor::new(),
         &["/empty"]
     );

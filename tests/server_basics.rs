@@ -11,6 +11,10 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
+#[path = "support/dates.rs"]
+mod dates;
+use dates::replace_dates;
+
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let body = match req.uri().path() {
         "/echo" => req.into_body().collect().await.unwrap().to_bytes(),
@@ -33,19 +37,8 @@ async fn exchange(builder: &http1::Builder, input: &[u8]) -> (String, hyper::Res
     let mut out = Vec::new();
     rd.read_to_end(&mut out).await.unwrap();
     let result = server.await.unwrap();
-    (blank_date(&String::from_utf8(out).unwrap()), result)
-}
-
-fn blank_date(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find("date: ") {
-        out.push_str(&rest[..i + 6]);
-        out.push_str("<date>");
-        rest = &rest[i + 6 + 29..];
-    }
-    out.push_str(rest);
-    out
+    let out = replace_dates(&out, b"<date>");
+    (String::from_utf8(out).unwrap(), result)
 }
 
 #[tokio::test]

@@ -56,6 +56,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 
+#[path = "support/http1_response.rs"]
+mod http1_response;
+use http1_response::{Framing, ParsedResponse};
+
 /// Upper bound for one case; cases take milliseconds.
 const CASE_DEADLINE: Duration = Duration::from_secs(10);
 const DEFAULT_SEED: u64 = 0x005e_ed0f_d7a1_2024;
@@ -449,165 +453,38 @@ impl Write for MockIo {
 }
 
 // =============================================================================================
-// Our own response parser: head via httparse, body framing by hand
+// Reading the accepted bytes back (tests/support/http1_response.rs), held to this sweep's rules
 // =============================================================================================
 
-#[derive(Debug)]
-struct ParsedResponse {
-    status: u16,
-    header_names: Vec<String>,
-    headers: Vec<(String, Vec<u8>)>,
-    framing: ExpectedFraming,
-    body: Vec<u8>,
-    trailers: Vec<(String, String)>,
-    len: usize,
-}
-
-impl ParsedResponse {
-    fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-    }
-}
-
-fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .map(|p| from + p)
-}
-
 /// One response at the start of `buf`; `Ok(None)` if it is not complete yet. Responses here
-/// always have a length or chunked framing, or none at all (1xx).
+/// always have a length or chunked framing, or none at all (1xx) and then no framing fields.
 fn parse_response(buf: &[u8]) -> Result<Option<ParsedResponse>, String> {
-    let mut storage = [httparse::EMPTY_HEADER; 64];
-    let mut head = httparse::Response::new(&mut storage);
-    let head_len = match head.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => {
-            return Err(format!(
-                "malformed response head ({e}): {:?}",
-                String::from_utf8_lossy(&buf[..buf.len().min(200)])
-            ))
-        }
+    let Some(head) = http1_response::parse_head(buf)? else {
+        return Ok(None);
     };
-    if head.version != Some(1) {
-        return Err(format!(
-            "not an HTTP/1.1 response: version {:?}",
-            head.version
-        ));
+    let announces_framing =
+        head.header("content-length").is_some() || head.header("transfer-encoding").is_some();
+    match head.framing {
+        Framing::NoBody if announces_framing => {
+            return Err(format!("{} with body framing", head.status))
+        }
+        Framing::UntilClose => return Err(format!("{} response without framing", head.status)),
+        _ => {}
     }
-    let status = head.code.expect("complete head has a status");
-    let headers: Vec<(String, Vec<u8>)> = head
-        .headers
-        .iter()
-        .map(|h| (h.name.to_string(), h.value.to_vec()))
-        .collect();
-    let header_names = headers.iter().map(|(n, _)| n.clone()).collect();
+    http1_response::read_body(buf, head, false)
+}
 
-    let mut content_length = None;
-    let mut chunked = false;
-    for (name, value) in &headers {
-        if name.eq_ignore_ascii_case("content-length") {
-            let text = std::str::from_utf8(value).map_err(|_| "non-UTF-8 content-length")?;
-            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("invalid content-length {text:?}"));
-            }
-            let n: usize = text.parse().map_err(|e| format!("content-length: {e}"))?;
-            if content_length.replace(n).is_some() {
-                return Err("two content-length headers".into());
-            }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            if chunked || !value.eq_ignore_ascii_case(b"chunked") {
-                return Err(format!(
-                    "unexpected transfer-encoding {:?}",
-                    String::from_utf8_lossy(value)
-                ));
-            }
-            chunked = true;
+impl ExpectedFraming {
+    /// The framing a parsed response has; `None` for a body delimited by the close, which
+    /// `parse_response` rejects.
+    fn of(framing: Framing) -> Option<ExpectedFraming> {
+        match framing {
+            Framing::NoBody => Some(ExpectedFraming::NoBody),
+            Framing::Length(_) => Some(ExpectedFraming::Length),
+            Framing::Chunked => Some(ExpectedFraming::Chunked),
+            Framing::UntilClose => None,
         }
     }
-    let framing = match (status, content_length, chunked) {
-        (100..=199 | 204 | 304, None, false) => ExpectedFraming::NoBody,
-        (100..=199 | 204 | 304, _, _) => return Err(format!("{status} with body framing")),
-        (_, Some(_), true) => return Err("content-length and chunked together".into()),
-        (_, Some(_), false) => ExpectedFraming::Length,
-        (_, None, true) => ExpectedFraming::Chunked,
-        (_, None, false) => return Err(format!("{status} response without framing")),
-    };
-    let mut trailers = Vec::new();
-    let (body, len) = match framing {
-        ExpectedFraming::NoBody => (Vec::new(), head_len),
-        ExpectedFraming::Length => {
-            let n = content_length.unwrap_or_default();
-            if buf.len() - head_len < n {
-                return Ok(None);
-            }
-            (buf[head_len..head_len + n].to_vec(), head_len + n)
-        }
-        ExpectedFraming::Chunked => {
-            let mut pos = head_len;
-            let mut body = Vec::new();
-            loop {
-                let Some(eol) = find_crlf(buf, pos) else {
-                    if buf.len() - pos > 1024 {
-                        return Err(format!("chunk-size line at {pos} longer than 1 KiB"));
-                    }
-                    return Ok(None);
-                };
-                let size_part = buf[pos..eol]
-                    .split(|&b| b == b';')
-                    .next()
-                    .unwrap_or_default();
-                let text = std::str::from_utf8(size_part)
-                    .map_err(|_| format!("non-ASCII chunk size at {pos}"))?
-                    .trim_matches(|c| c == ' ' || c == '\t');
-                if text.is_empty() || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(format!("invalid chunk size {text:?} at {pos}"));
-                }
-                let size =
-                    usize::from_str_radix(text, 16).map_err(|e| format!("chunk size: {e}"))?;
-                pos = eol + 2;
-                if size == 0 {
-                    loop {
-                        let Some(eol) = find_crlf(buf, pos) else {
-                            return Ok(None);
-                        };
-                        if eol == pos {
-                            break;
-                        }
-                        let line = String::from_utf8_lossy(&buf[pos..eol]).into_owned();
-                        let (name, value) = line
-                            .split_once(':')
-                            .ok_or_else(|| format!("malformed trailer line {line:?}"))?;
-                        trailers.push((name.trim().to_string(), value.trim().to_string()));
-                        pos = eol + 2;
-                    }
-                    break (body, pos + 2);
-                }
-                if buf.len() < pos + size + 2 {
-                    return Ok(None);
-                }
-                body.extend_from_slice(&buf[pos..pos + size]);
-                if &buf[pos + size..pos + size + 2] != b"\r\n" {
-                    return Err(format!("chunk at {pos} (size {size}) not followed by CRLF"));
-                }
-                pos += size + 2;
-            }
-        }
-    };
-    Ok(Some(ParsedResponse {
-        status,
-        header_names,
-        headers,
-        framing,
-        body,
-        trailers,
-        len,
-    }))
 }
 
 fn is_title_case(name: &str) -> bool {
@@ -1397,7 +1274,7 @@ fn check_responses(bytes: &[u8], expected: &[Expected], opts: &Opts) -> Result<V
                 exp.index
             ));
         }
-        if resp.framing != exp.framing {
+        if ExpectedFraming::of(resp.framing) != Some(exp.framing) {
             return Err(format!(
                 "response #{}: framing {:?} != {:?}",
                 ends.len(),
@@ -1427,7 +1304,7 @@ fn check_responses(bytes: &[u8], expected: &[Expected], opts: &Opts) -> Result<V
                 ));
             }
         }
-        for name in &resp.header_names {
+        for (name, _) in &resp.headers {
             let ok = if opts.title_case {
                 is_title_case(name)
             } else {

@@ -41,11 +41,19 @@ use std::time::{Duration, Instant};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Bytes, Frame, Incoming};
-use hyper::rt::ReadBufCursor;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
+
+#[path = "support/http1_response.rs"]
+mod http1_response;
+use http1_response::{parse_response, Framing};
+
+#[path = "support/pattern.rs"]
+mod pattern;
+use pattern::pattern;
 
 const RESPONSE_LEN: usize = 4 * 1024 * 1024;
 const FRAME_LEN: usize = 64 * 1024;
@@ -59,8 +67,8 @@ const RUNS: usize = 5;
 const RUN_DEADLINE: Duration = Duration::from_secs(15);
 
 // ---------------------------------------------------------------------------------------------
-// A `hyper::rt::Read + Write` adapter for tokio's `UnixStream`, which also counts what the
-// socket accepted and notes where the first shutdown happened, for failure messages.
+// The server's socket, which also counts what it accepted and notes where the first shutdown
+// happened, for failure messages. Served through hyper-util's `TokioIo`.
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Default)]
@@ -70,43 +78,38 @@ struct WriteLog {
     shutdown_at: AtomicUsize,
 }
 
-struct UnixIo {
+struct CountedSocket {
     inner: tokio::net::UnixStream,
     log: Arc<WriteLog>,
 }
 
-impl hyper::rt::Read for UnixIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        mut buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        // SAFETY: tokio's ReadBuf only ever writes initialised bytes into the slice and never
-        // de-initialises it; `filled` counts exactly the bytes it initialised from the start.
-        let filled = unsafe {
-            let mut tbuf = tokio::io::ReadBuf::uninit(buf.as_mut());
-            match Pin::new(&mut self.inner).poll_read(cx, &mut tbuf) {
-                Poll::Ready(Ok(())) => tbuf.filled().len(),
-                other => return other,
-            }
-        };
-        // SAFETY: the first `filled` bytes were just initialised by the read above.
-        unsafe { buf.advance(filled) };
-        Poll::Ready(Ok(()))
+impl CountedSocket {
+    fn count(&self, written: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(n)) = written {
+            self.log.accepted.fetch_add(*n, Ordering::SeqCst);
+        }
     }
 }
 
-impl hyper::rt::Write for UnixIo {
+impl AsyncRead for CountedSocket {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountedSocket {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let res = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = res {
-            self.log.accepted.fetch_add(n, Ordering::SeqCst);
-        }
-        res
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.count(&written);
+        written
     }
 
     fn poll_write_vectored(
@@ -114,11 +117,9 @@ impl hyper::rt::Write for UnixIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = res {
-            self.log.accepted.fetch_add(n, Ordering::SeqCst);
-        }
-        res
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.count(&written);
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -136,207 +137,6 @@ impl hyper::rt::Write for UnixIo {
             self.log.shutdown_at.store(at, Ordering::SeqCst);
         }
         Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Deterministic content.
-// ---------------------------------------------------------------------------------------------
-
-fn pattern(len: usize, salt: usize) -> Bytes {
-    (0..len)
-        .map(|i| {
-            let j = i + salt;
-            (j.wrapping_mul(31) + j / 7) as u8
-        })
-        .collect::<Vec<u8>>()
-        .into()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Our own HTTP/1 response framing decoder (head via httparse, body by hand).
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    Length(usize),
-    Chunked,
-    UntilClose,
-    NoBody,
-}
-
-#[derive(Debug)]
-struct ParsedResponse {
-    status: u16,
-    headers: Vec<(String, Vec<u8>)>,
-    framing: Framing,
-    body: Vec<u8>,
-    /// Bytes of the input this response occupies, head included.
-    len: usize,
-}
-
-impl ParsedResponse {
-    fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-    }
-}
-
-fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .map(|p| from + p)
-}
-
-/// Parses one response at the start of `buf`. `Ok(None)`: more bytes are needed (or, for a
-/// close-delimited body, the end of the stream). `eof` says that no more bytes will come.
-fn parse_response(buf: &[u8], eof: bool) -> Result<Option<ParsedResponse>, String> {
-    let mut header_storage = [httparse::EMPTY_HEADER; 64];
-    let mut head = httparse::Response::new(&mut header_storage);
-    let head_len = match head.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => {
-            let shown = &buf[..buf.len().min(200)];
-            return Err(format!(
-                "malformed response head ({e}): {:?}",
-                String::from_utf8_lossy(shown)
-            ));
-        }
-    };
-    if head.version != Some(1) {
-        return Err(format!(
-            "expected an HTTP/1.1 response, got version {:?}",
-            head.version
-        ));
-    }
-    let status = head.code.expect("complete head has a status");
-    let headers: Vec<(String, Vec<u8>)> = head
-        .headers
-        .iter()
-        .map(|h| (h.name.to_string(), h.value.to_vec()))
-        .collect();
-
-    let mut content_length = None;
-    let mut chunked = false;
-    for (name, value) in &headers {
-        if name.eq_ignore_ascii_case("content-length") {
-            let text = std::str::from_utf8(value).map_err(|_| "non-UTF-8 content-length")?;
-            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("invalid content-length {text:?}"));
-            }
-            let n: usize = text
-                .parse()
-                .map_err(|e| format!("content-length {text:?}: {e}"))?;
-            if content_length.replace(n).is_some() {
-                return Err("more than one content-length header".into());
-            }
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            if !value.eq_ignore_ascii_case(b"chunked") || chunked {
-                return Err(format!(
-                    "unexpected transfer-encoding {:?}",
-                    String::from_utf8_lossy(value)
-                ));
-            }
-            chunked = true;
-        }
-    }
-    let framing = match (status, content_length, chunked) {
-        (100..=199 | 204 | 304, _, _) => Framing::NoBody,
-        (_, Some(_), true) => return Err("both content-length and chunked".into()),
-        (_, Some(n), false) => Framing::Length(n),
-        (_, None, true) => Framing::Chunked,
-        (_, None, false) => Framing::UntilClose,
-    };
-
-    let (body, end) = match framing {
-        Framing::NoBody => (Vec::new(), head_len),
-        Framing::Length(n) => {
-            if buf.len() - head_len < n {
-                return Ok(None);
-            }
-            (buf[head_len..head_len + n].to_vec(), head_len + n)
-        }
-        Framing::UntilClose => {
-            if !eof {
-                return Ok(None);
-            }
-            (buf[head_len..].to_vec(), buf.len())
-        }
-        Framing::Chunked => match decode_chunked(buf, head_len)? {
-            None => return Ok(None),
-            Some((ranges, end)) => {
-                let mut body = Vec::new();
-                for r in ranges {
-                    body.extend_from_slice(&buf[r]);
-                }
-                (body, end)
-            }
-        },
-    };
-    Ok(Some(ParsedResponse {
-        status,
-        headers,
-        framing,
-        body,
-        len: end,
-    }))
-}
-
-/// Walks a chunked body starting at `pos`. Returns the data ranges and the end offset once the
-/// last chunk and the trailer section are complete.
-#[allow(clippy::type_complexity)]
-fn decode_chunked(
-    buf: &[u8],
-    mut pos: usize,
-) -> Result<Option<(Vec<std::ops::Range<usize>>, usize)>, String> {
-    let mut ranges = Vec::new();
-    loop {
-        let Some(line_end) = find_crlf(buf, pos) else {
-            if buf.len() - pos > 1024 {
-                return Err(format!("chunk-size line at {pos} longer than 1 KiB"));
-            }
-            return Ok(None);
-        };
-        let line = &buf[pos..line_end];
-        let size_part = line.split(|&b| b == b';').next().unwrap_or_default();
-        let size_text = std::str::from_utf8(size_part)
-            .map_err(|_| format!("non-ASCII chunk size at {pos}"))?
-            .trim_matches(|c| c == ' ' || c == '\t');
-        if size_text.is_empty() || !size_text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("invalid chunk size {size_text:?} at offset {pos}"));
-        }
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|e| format!("chunk size {size_text:?}: {e}"))?;
-        pos = line_end + 2;
-        if size == 0 {
-            // Trailer fields, then an empty line.
-            loop {
-                let Some(end) = find_crlf(buf, pos) else {
-                    return Ok(None);
-                };
-                if end == pos {
-                    return Ok(Some((ranges, pos + 2)));
-                }
-                if !buf[pos..end].contains(&b':') {
-                    return Err(format!("malformed trailer line at {pos}"));
-                }
-                pos = end + 2;
-            }
-        }
-        if buf.len() < pos + size + 2 {
-            return Ok(None);
-        }
-        ranges.push(pos..pos + size);
-        if &buf[pos + size..pos + size + 2] != b"\r\n" {
-            return Err(format!(
-                "chunk data at {pos} (size {size}) not followed by CRLF"
-            ));
-        }
-        pos += size + 2;
     }
 }
 
@@ -382,7 +182,7 @@ fn big_response(kind: BodyKind, body: &Bytes) -> Response<RespBody> {
 }
 
 async fn serve(
-    io: UnixIo,
+    io: TokioIo<CountedSocket>,
     body_kind: BodyKind,
     server_kind: ServerKind,
     big: Bytes,
@@ -554,10 +354,10 @@ fn run_once(body_kind: BodyKind, request_kind: RequestKind, server_kind: ServerK
         .expect("blocking client socket");
     let client = thread::spawn(move || run_client(client_sock, request_kind));
 
-    let io = UnixIo {
+    let io = TokioIo::new(CountedSocket {
         inner: server_sock,
         log: log.clone(),
-    };
+    });
     let server_result = rt.block_on(async {
         tokio::time::timeout(
             RUN_DEADLINE,

@@ -13,12 +13,13 @@ use std::time::Duration;
 use http_body_util::{Full, StreamBody};
 use hyper::body::{Body, Bytes, Frame, SizeHint};
 use hyper::{Request, Response, Version};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-#[macro_use]
-#[path = "support/tokio_io.rs"]
-mod tokio_io;
+#[path = "support/upstream_io.rs"]
+mod upstream_io;
+use upstream_io::UpIo;
 
 /// How a server connection ended, in terms both crates share.
 #[derive(Debug, PartialEq)]
@@ -54,12 +55,12 @@ struct Options {
 }
 
 macro_rules! server_side {
-    ($module:ident, $krate:ident) => {
+    ($module:ident, $krate:ident, $io:ident) => {
         mod $module {
             use super::*;
             use $krate::service::service_fn;
 
-            tokio_io_for!($krate, Io);
+            use super::$io as Io;
 
             fn ended(result: Result<$krate::Result<()>, tokio::task::JoinError>) -> Ended {
                 match result {
@@ -91,10 +92,9 @@ macro_rules! server_side {
                     builder.header_read_timeout(timeout);
                 }
                 // Built inside the task: upstream panics there on some options.
-                let server =
-                    tokio::spawn(
-                        async move { builder.serve_connection(Io(server), service).await },
-                    );
+                let server = tokio::spawn(async move {
+                    builder.serve_connection(Io::new(server), service).await
+                });
                 let (mut rd, mut wr) = client.into_split();
                 if let Some(delay) = opts.delay_input {
                     tokio::time::sleep(delay).await;
@@ -121,7 +121,7 @@ macro_rules! server_side {
                 let conn = $krate::server::conn::http1::Builder::new()
                     .timer(Timer)
                     .serve_connection(
-                        Io(server),
+                        Io::new(server),
                         service_fn(|_req| async {
                             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
                                 b"early",
@@ -176,8 +176,8 @@ macro_rules! server_side {
     };
 }
 
-server_side!(fork, hyper);
-server_side!(upstream, hyper_upstream);
+server_side!(fork, hyper, TokioIo);
+server_side!(upstream, hyper_upstream, UpIo);
 
 const GET_CLOSE: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
@@ -351,7 +351,7 @@ macro_rules! answer_to_invalid_bytes_in_a_later_piece {
     ($krate:ident, $io:ident, $wait:expr) => {{
         let (client, server) = UnixStream::pair().unwrap();
         let conn = $krate::server::conn::http1::Builder::new().serve_connection(
-            $io(server),
+            $io::new(server),
             $krate::service::service_fn(|_req| async {
                 Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
             }),
@@ -381,9 +381,7 @@ async fn invalid_bytes_in_a_later_piece_of_a_head_are_rejected_at_once() {
     // arrives. Upstream parses again only once a blank line arrives (or a timer or a full
     // buffer ends the wait), so it is still silent.
     let wait = Duration::from_millis(300);
-    tokio_io_for!(hyper, ForkIo);
-    tokio_io_for!(hyper_upstream, UpIo);
-    let fork = answer_to_invalid_bytes_in_a_later_piece!(hyper, ForkIo, wait);
+    let fork = answer_to_invalid_bytes_in_a_later_piece!(hyper, TokioIo, wait);
     assert!(
         fork.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
         "{}",
@@ -398,18 +396,18 @@ async fn invalid_bytes_in_a_later_piece_of_a_head_are_rejected_at_once() {
 }
 
 macro_rules! client_side {
-    ($module:ident, $krate:ident) => {
+    ($module:ident, $krate:ident, $io:ident) => {
         mod $module {
             use super::*;
 
-            tokio_io_for!($krate, ClientIo);
+            use super::$io as ClientIo;
 
             /// Sends one request marked `version` on a fresh connection; returns the request
             /// line the peer received (empty if none) and whether the connection task panicked.
             pub async fn send_with_version(version: Version) -> (String, bool) {
                 let (io, mut peer) = UnixStream::pair().unwrap();
                 let (mut send, conn) =
-                    $krate::client::conn::http1::handshake::<_, Full<Bytes>>(ClientIo(io))
+                    $krate::client::conn::http1::handshake::<_, Full<Bytes>>(ClientIo::new(io))
                         .await
                         .unwrap();
                 let conn = tokio::spawn(conn);
@@ -443,8 +441,8 @@ macro_rules! client_side {
     };
 }
 
-client_side!(fork_client, hyper);
-client_side!(upstream_client, hyper_upstream);
+client_side!(fork_client, hyper, TokioIo);
+client_side!(upstream_client, hyper_upstream, UpIo);
 
 #[tokio::test]
 async fn a_request_with_an_unsupported_version_is_sent_as_http11_without_panicking() {

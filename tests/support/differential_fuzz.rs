@@ -23,6 +23,12 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
+#[path = "dates.rs"]
+mod dates;
+
+/// What a `Date` value reads as in [`ServerOutcome::written`]: blanked, as the clock differs.
+const BLANK_DATE: &[u8; 29] = &[b'-'; 29];
+
 /// What the peer does after its last piece.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {
@@ -558,23 +564,6 @@ fn header_list(map: &hyper::HeaderMap) -> Headers {
         .collect()
 }
 
-/// Blanks every `Date` header value (29 bytes, in either case spelling), the one part of a
-/// response that depends on the clock.
-fn blank_dates(bytes: &[u8]) -> Vec<u8> {
-    const VALUE_LEN: usize = 29;
-    let mut out = bytes.to_vec();
-    let mut i = 0;
-    while i + 8 + VALUE_LEN <= out.len() {
-        if out[i..i + 2] == *b"\r\n" && out[i + 2..i + 8].eq_ignore_ascii_case(b"date: ") {
-            out[i + 8..i + 8 + VALUE_LEN].fill(b'-');
-            i += 8 + VALUE_LEN;
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 fn client_request_parts(method: ClientMethod) -> (&'static str, &'static str, &'static [u8]) {
     match method {
         ClientMethod::Get => ("GET", "/", b""),
@@ -750,7 +739,7 @@ macro_rules! runners_for {
                 let requests = requests.borrow().clone();
                 ServerOutcome {
                     requests,
-                    written: WireBytes(blank_dates(&wire.written)),
+                    written: WireBytes(dates::replace_dates(&wire.written, BLANK_DATE)),
                     end,
                     shut_down: wire.shut_down,
                 }

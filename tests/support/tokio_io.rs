@@ -1,12 +1,31 @@
-// Tokio streams seen through either crate's IO traits (the fork's `hyper::rt` and upstream's
-// `hyper_upstream::rt` are distinct traits). Included by tests with `#[path]`.
+// Tokio streams seen through one crate's IO traits. Included by tests with `#[path]`.
+//
+// A test of the fork alone needs none of this: hyper-util's `TokioIo` implements the fork's
+// `hyper::rt` traits (the workspace patches hyper-util onto the fork). `upstream_io.rs`
+// instantiates it for `hyper_upstream`, whose traits are distinct. It is instantiated for both
+// crates where both must run the very same adapter code (the benches and the load examples
+// compare their costs) and in `differential.rs`, which also builds outside the workspace against
+// a stand-in crate under either name (patches/README.md), where hyper-util's traits may belong
+// to neither.
 
 /// Declares `pub struct $name<T>(pub T)` implementing `$krate::rt::{Read, Write}` for any
-/// tokio `AsyncRead + AsyncWrite` inside, vectored writes included.
+/// tokio `AsyncRead + AsyncWrite` inside, vectored writes included. Like `TokioIo`, it is
+/// also made with `$name::new(io)`.
 #[allow(unused_macros)]
 macro_rules! tokio_io_for {
     ($krate:ident, $name:ident) => {
         pub struct $name<T>(pub T);
+
+        #[allow(dead_code)]
+        impl<T> $name<T> {
+            pub fn new(io: T) -> Self {
+                $name(io)
+            }
+
+            pub fn into_inner(self) -> T {
+                self.0
+            }
+        }
 
         impl<T: tokio::io::AsyncRead + Unpin> $krate::rt::Read for $name<T> {
             fn poll_read(
