@@ -878,8 +878,9 @@ pub enum Deliberate {
     ErrorAnswerBehindUnwrittenResponse,
     /// UPSTREAM.md §1, "a `100 Continue` encoded before the connection fails": upstream
     /// encodes the interim response when the service first polls the body, and an error that
-    /// ends the connection before the next flush (end of file mid-body) leaves it unwritten.
-    /// Accepted when both fail alike and the fork's bytes are upstream's plus that response.
+    /// ends the connection before the next flush (end of file mid-body) leaves it unwritten,
+    /// or (with short writes) its end. Accepted when both fail alike and the fork's bytes are
+    /// upstream's plus that response or the rest of it.
     ContinueLostOnError,
     /// UPSTREAM.md §1, "a response to a request asking for an upgrade ... taken slowly":
     /// upstream ends such a connection through its upgrade hand-off, which skips the flush,
@@ -887,6 +888,15 @@ pub enum Deliberate {
     /// request asked for an upgrade, upstream's bytes are a strict prefix of the fork's, and
     /// all else is equal.
     UpgradeHandOffLeavesBytesUnwritten,
+    /// UPSTREAM.md §3, "with `read_buf_exact_size(n)` a response head longer than `n`":
+    /// the fork never lets an incomplete head grow past `n` bytes, so such a head is too
+    /// large; upstream checks its limit only while a head is incomplete and reads into
+    /// whatever spare room its buffer happens to have, so a longer head passes when one read
+    /// brought more than `n` bytes (after an interim response, say). Accepted when exact reads
+    /// are on, the fork's exchanges are upstream's up to one that failed as too large, and
+    /// what the fork wrote is what upstream wrote, or the start of it (upstream, having taken
+    /// the head, may go on to the next request).
+    ExactReadsBoundTheHead,
 }
 
 /// The comparator's answer for a case that passed.
@@ -996,7 +1006,11 @@ fn server_outcomes_agree(case: &Case, fork: &ServerOutcome, up: &ServerOutcome) 
             Deliberate::ErrorAnswerBehindUnwrittenResponse,
         ));
     }
-    if extra == b"HTTP/1.1 100 Continue\r\n\r\n" && matches!(fork.end, End::Failed(_)) {
+    // All of the interim response, or (with short writes) the part of it upstream had not
+    // written when it failed.
+    const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+    let continue_lost = fork.written.0.ends_with(CONTINUE) && CONTINUE.ends_with(extra);
+    if continue_lost && matches!(fork.end, End::Failed(_)) {
         return Some(Verdict::Accepted(Deliberate::ContinueLostOnError));
     }
     let asked_for_upgrade = fork
@@ -1018,7 +1032,8 @@ pub fn check_client(data: &[u8]) -> Result<Verdict, Divergence> {
     };
     let fork = fork::request(&case);
     let up = upstream::request(&case);
-    judge_client(&fork, &up, || {
+    let exact_reads = ClientOptions::of(&case).exact_read_size;
+    judge_client(&fork, &up, exact_reads, || {
         let mut at_once = case.in_one_piece();
         at_once.options &= !CLIENT_EXACT_READ;
         upstream::request(&at_once)
@@ -1030,13 +1045,32 @@ pub fn check_client(data: &[u8]) -> Result<Verdict, Divergence> {
 pub fn judge_client(
     fork: &ClientOutcome,
     up: &ClientOutcome,
+    exact_reads: bool,
     upstream_in_one_piece: impl FnOnce() -> ClientOutcome,
 ) -> Option<Verdict> {
     if fork == up {
         return Some(Verdict::Same);
     }
+    if exact_reads
+        && up.written.0.starts_with(&fork.written.0)
+        && head_bound_by_exact_reads(fork, up)
+    {
+        return Some(Verdict::Accepted(Deliberate::ExactReadsBoundTheHead));
+    }
     if *fork == upstream_in_one_piece() {
         return Some(Verdict::Accepted(Deliberate::HeadParsedOnEveryArrival));
     }
     None
+}
+
+/// The fork's exchanges are upstream's up to a last one that failed as too large.
+fn head_bound_by_exact_reads(fork: &ClientOutcome, up: &ClientOutcome) -> bool {
+    let (Ok(ours), Ok(theirs)) = (&fork.exchanges, &up.exchanges) else {
+        return false;
+    };
+    let Some((ExchangeSeen::Failed(last), before)) = ours.split_last() else {
+        return false;
+    };
+    // `kinds[1]` is `is_parse_too_large` (see `ERROR_PREDICATES`).
+    last.kinds[1] && theirs.len() > before.len() && theirs[..before.len()] == *before
 }

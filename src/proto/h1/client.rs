@@ -381,7 +381,12 @@ where
                     self.deliver(response)?;
                     return Ok(true);
                 }
-                None => match self.transport.poll_read_more(cx, None) {
+                // An incomplete head never grows past the limit (with exact-size reads, the
+                // read size): a head that would end beyond it is too large, as upstream's.
+                None => match {
+                    let room = self.head_room();
+                    self.transport.poll_read_more(cx, Some(room))
+                } {
                     Poll::Ready(Ok(0)) => return self.fail_head(Error::new_incomplete()),
                     Poll::Ready(Ok(_)) => {}
                     Poll::Ready(Err(e)) => return Err(Error::new_io(e)),
@@ -389,6 +394,12 @@ where
                 },
             }
         }
+    }
+
+    /// How many more bytes an incomplete response head may take.
+    fn head_room(&mut self) -> usize {
+        let buffered = self.transport.read_buf().len();
+        self.cfg.head.max_buf.saturating_sub(buffered)
     }
 
     /// A response head that cannot be read (malformed, or cut short by end of file) fails the
