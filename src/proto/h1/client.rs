@@ -383,15 +383,15 @@ where
                 }
                 // An incomplete head never grows past the limit (with exact-size reads, the
                 // read size): a head that would end beyond it is too large, as upstream's.
-                None => match {
+                None => {
                     let room = self.head_room();
-                    self.transport.poll_read_more(cx, Some(room))
-                } {
-                    Poll::Ready(Ok(0)) => return self.fail_head(Error::new_incomplete()),
-                    Poll::Ready(Ok(_)) => {}
-                    Poll::Ready(Err(e)) => return Err(Error::new_io(e)),
-                    Poll::Pending => return Ok(false),
-                },
+                    match self.transport.poll_read_more(cx, Some(room)) {
+                        Poll::Ready(Ok(0)) => return self.fail_head(Error::new_incomplete()),
+                        Poll::Ready(Ok(_)) => {}
+                        Poll::Ready(Err(e)) => return Err(Error::new_io(e)),
+                        Poll::Pending => return Ok(false),
+                    }
+                }
             }
         }
     }

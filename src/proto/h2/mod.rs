@@ -161,16 +161,24 @@ pub(crate) fn reset_reason(error: &crate::Error) -> Reason {
         .unwrap_or(Reason::INTERNAL_ERROR)
 }
 
-/// Sends one message body on an `h2` stream, a chunk at a time: the first chunk polled from
-/// the body is handed to `h2` at once, each later one once the peer's window has room for at
-/// least a byte of it (so `h2` holds at most one chunk the window has no room for), and the
-/// last one carries END_STREAM when the body says it is the last; then trailers, or an empty
-/// END_STREAM frame.
-///
-/// The body is pinned in place inside the pump (the pump is polled pinned), so a stream task
-/// that holds the pump inline needs no allocation for it.
-pub(crate) struct BodyPump<B> {
-    body: B,
+pin_project_lite::pin_project! {
+    /// Sends one message body on an `h2` stream, a chunk at a time: the first chunk polled
+    /// from the body is handed to `h2` at once, each later one once the peer's window has room
+    /// for at least a byte of it (so `h2` holds at most one chunk the window has no room for),
+    /// and the last one carries END_STREAM when the body says it is the last; then trailers,
+    /// or an empty END_STREAM frame.
+    ///
+    /// The body is pinned in place inside the pump (the pump is polled pinned), so a stream
+    /// task that holds the pump inline needs no allocation for it.
+    pub(crate) struct BodyPump<B> {
+        #[pin]
+        body: B,
+        out: Outgoing,
+    }
+}
+
+/// The sending side of a [`BodyPump`].
+struct Outgoing {
     send: SendStream<Bytes>,
     /// A chunk polled from the body, waiting for window.
     pending: Option<Bytes>,
@@ -180,44 +188,11 @@ pub(crate) struct BodyPump<B> {
     started: bool,
 }
 
-impl<B> BodyPump<B>
-where
-    B: Body,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
-    pub(crate) fn new(body: B, send: SendStream<Bytes>) -> Self {
-        BodyPump {
-            body,
-            send,
-            pending: None,
-            started: false,
-        }
-    }
-
-    /// Resets the stream (the response is no longer wanted).
-    #[cfg(feature = "client")]
-    pub(crate) fn cancel(self: Pin<&mut Self>) {
-        // SAFETY: only the unpinned `send` is touched.
-        unsafe { self.get_unchecked_mut() }
-            .send
-            .send_reset(Reason::CANCEL);
-    }
-
-    /// Sends `data` now, ending the stream with it if the body has nothing after it. True
-    /// when that ended the stream, or the stream is gone.
-    fn send_chunk(&mut self, data: Bytes) -> bool {
-        let last = self.body.is_end_stream();
+impl Outgoing {
+    /// Sends `data` now, ending the stream with it if it is the `last`. True when that ended
+    /// the stream, or the stream is gone.
+    fn send_chunk(&mut self, data: Bytes, last: bool) -> bool {
         self.send.send_data(data, last).is_err() || last
-    }
-
-    /// `Ready` once the body was sent completely, or could not be (the stream was reset, the
-    /// body failed: the stream is then reset too).
-    pub(crate) fn poll_pump(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // SAFETY: `body` is pinned structurally: it is polled only through `Pin::new_unchecked`
-        // below and never moved out of the pump, which is itself pinned; no other field is
-        // pinned, and the pump has no `Drop` of its own.
-        let me = unsafe { self.get_unchecked_mut() };
-        me.pump(cx)
     }
 
     /// Before the pump waits (for the body or for window): `Ready` if the peer reset the
@@ -229,63 +204,84 @@ where
             Poll::Pending => Poll::Pending,
         }
     }
+}
 
-    /// The pinned half of [`poll_pump`](Self::poll_pump); `self` must stay where it is.
-    fn pump(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+impl<B> BodyPump<B>
+where
+    B: Body,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    pub(crate) fn new(body: B, send: SendStream<Bytes>) -> Self {
+        BodyPump {
+            body,
+            out: Outgoing {
+                send,
+                pending: None,
+                started: false,
+            },
+        }
+    }
+
+    /// Resets the stream (the response is no longer wanted).
+    #[cfg(feature = "client")]
+    pub(crate) fn cancel(self: Pin<&mut Self>) {
+        self.project().out.send.send_reset(Reason::CANCEL);
+    }
+
+    /// `Ready` once the body was sent completely, or could not be (the stream was reset, the
+    /// body failed: the stream is then reset too).
+    pub(crate) fn poll_pump(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let me = self.project();
+        let mut body = me.body;
+        let out = me.out;
         loop {
-            if self.pending.is_some() {
-                while self.send.capacity() == 0 {
-                    match self.send.poll_capacity(cx) {
-                        Poll::Pending => return self.wait(cx),
+            if out.pending.is_some() {
+                while out.send.capacity() == 0 {
+                    match out.send.poll_capacity(cx) {
+                        Poll::Pending => return out.wait(cx),
                         Poll::Ready(Some(Ok(_))) => {}
                         Poll::Ready(None | Some(Err(_))) => return Poll::Ready(()),
                     }
                 }
-                let data = self.pending.take().expect("checked above");
-                if self.send_chunk(data) {
+                let data = out.pending.take().expect("checked above");
+                if out.send_chunk(data, body.is_end_stream()) {
                     return Poll::Ready(());
                 }
                 continue;
             }
-            // SAFETY: see `poll_pump`; `self` is pinned.
-            let body = unsafe { Pin::new_unchecked(&mut self.body) };
-            match body.poll_frame(cx) {
-                Poll::Pending => return self.wait(cx),
+            match body.as_mut().poll_frame(cx) {
+                Poll::Pending => return out.wait(cx),
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(mut data) => {
                         let bytes = data.copy_to_bytes(data.remaining());
-                        if bytes.is_empty() {
-                            // Needs no window: straight through.
-                            if self.send_chunk(bytes) {
-                                return Poll::Ready(());
-                            }
-                        } else if !self.started {
-                            self.started = true;
-                            if self.send_chunk(bytes) {
+                        // An empty chunk needs no window, and the first goes straight through.
+                        if bytes.is_empty() || !out.started {
+                            out.started |= !bytes.is_empty();
+                            if out.send_chunk(bytes, body.is_end_stream()) {
                                 return Poll::Ready(());
                             }
                         } else {
                             // Claim a byte of window, not the whole chunk: a claim holds
                             // connection window other streams may need.
-                            self.send.reserve_capacity(1);
-                            self.pending = Some(bytes);
+                            out.send.reserve_capacity(1);
+                            out.pending = Some(bytes);
                         }
                     }
                     Err(frame) => {
                         if let Ok(trailers) = frame.into_trailers() {
-                            self.send.reserve_capacity(0);
-                            self.send.send_trailers(trailers).ok();
+                            out.send.reserve_capacity(0);
+                            out.send.send_trailers(trailers).ok();
                             return Poll::Ready(());
                         }
                     }
                 },
                 Poll::Ready(Some(Err(e))) => {
                     let error = crate::Error::new_user_body(e);
-                    self.send.send_reset(reset_reason(&error));
+                    out.send.send_reset(reset_reason(&error));
                     return Poll::Ready(());
                 }
                 Poll::Ready(None) => {
-                    self.send.send_data(Bytes::new(), true).ok();
+                    out.send.send_data(Bytes::new(), true).ok();
                     return Poll::Ready(());
                 }
             }

@@ -235,25 +235,36 @@ where
     }
 }
 
-/// A stream task's progress. The service future and the body pump are pinned in place (the
-/// task is pinned, and they are never moved out of it; a finished state is replaced by
-/// assignment, which drops it where it is), so a stream costs no allocation beyond its task.
-enum StreamState<F, B> {
-    /// Waiting for the service's response.
-    Service(F),
-    /// Sending the response body.
-    Body(BodyPump<B>),
-    Done,
+pin_project_lite::pin_project! {
+    /// A stream task's progress. The service future and the body pump are pinned in place
+    /// inside the task (a finished state is replaced with `Pin::set`, which drops it where it
+    /// is), so a stream costs no allocation beyond its task.
+    #[project = StateProj]
+    enum StreamState<F, B> {
+        /// Waiting for the service's response.
+        Service { #[pin] fut: F },
+        /// Sending the response body.
+        Body { #[pin] pump: BodyPump<B> },
+        Done,
+    }
 }
 
-/// One stream's task: awaits the service's response and sends it, head then body.
-///
-/// Public only because it appears in the executor bound
-/// [`Http2ServerConnExec`]; it cannot be named outside the crate.
-#[allow(missing_debug_implementations)]
-pub struct H2Stream<F, B> {
+pin_project_lite::pin_project! {
+    /// One stream's task: awaits the service's response and sends it, head then body.
+    ///
+    /// Public only because it appears in the executor bound
+    /// [`Http2ServerConnExec`]; it cannot be named outside the crate.
+    #[allow(missing_debug_implementations)]
+    pub struct H2Stream<F, B> {
+        #[pin]
+        state: StreamState<F, B>,
+        head: ResponseHead,
+    }
+}
+
+/// What a stream task needs to answer: the stream's sending half and how to shape the head.
+struct ResponseHead {
     respond: SendResponse<Bytes>,
-    state: StreamState<F, B>,
     date_header: bool,
     /// For a CONNECT request: the hand-off to `upgrade::on` and the stream's receiving half.
     tunnel: Option<TunnelParts>,
@@ -269,23 +280,23 @@ impl<F, B> H2Stream<F, B> {
         tunnel: Option<TunnelParts>,
     ) -> Self {
         H2Stream {
-            respond,
-            state: StreamState::Service(fut),
-            date_header,
-            tunnel,
+            state: StreamState::Service { fut },
+            head: ResponseHead {
+                respond,
+                date_header,
+                tunnel,
+            },
         }
     }
 }
 
-impl<F, B, SE> H2Stream<F, B>
-where
-    F: Future<Output = Result<Response<B>, SE>>,
-    SE: Into<Box<dyn StdError + Send + Sync>>,
-    B: Body,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
+impl ResponseHead {
     /// Sends the response head; what comes next depends on the body.
-    fn send_head(&mut self, res: Response<B>) -> StreamState<F, B> {
+    fn send<F, B>(&mut self, res: Response<B>) -> StreamState<F, B>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    {
         let (mut parts, body) = res.into_parts();
         strip_connection_headers(&mut parts.headers, Direction::Response);
         if self.date_header {
@@ -326,7 +337,9 @@ where
                 .or_insert_with(|| HeaderValue::from(len));
         }
         match self.respond_with(parts, false) {
-            Some(send) => StreamState::Body(BodyPump::new(body, send)),
+            Some(send) => StreamState::Body {
+                pump: BodyPump::new(body, send),
+            },
             None => StreamState::Done,
         }
     }
@@ -348,40 +361,6 @@ where
             }
         }
     }
-
-    /// Drives the stream; `self` must stay where it is (see [`StreamState`]).
-    fn poll_stream(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            match &mut self.state {
-                StreamState::Service(fut) => {
-                    // SAFETY: `self` is pinned and the future is never moved (see `StreamState`).
-                    let fut = unsafe { Pin::new_unchecked(fut) };
-                    self.state = match fut.poll(cx) {
-                        // A peer that reset the stream no longer wants the response.
-                        Poll::Pending if self.respond.poll_reset(cx).is_ready() => {
-                            StreamState::Done
-                        }
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Ok(res)) => self.send_head(res),
-                        Poll::Ready(Err(e)) => {
-                            let error = crate::Error::new_user_service(e);
-                            self.respond.send_reset(reset_reason(&error));
-                            StreamState::Done
-                        }
-                    };
-                }
-                StreamState::Body(pump) => {
-                    // SAFETY: as for the service future.
-                    let pump = unsafe { Pin::new_unchecked(pump) };
-                    if pump.poll_pump(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    self.state = StreamState::Done;
-                }
-                StreamState::Done => return Poll::Ready(()),
-            }
-        }
-    }
 }
 
 impl<F, B, SE> Future for H2Stream<F, B>
@@ -394,8 +373,29 @@ where
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // SAFETY: only `state` holds pinned values, and `poll_stream` never moves them; the
-        // task has no `Drop` of its own.
-        unsafe { self.get_unchecked_mut() }.poll_stream(cx)
+        let mut me = self.project();
+        loop {
+            let next = match me.state.as_mut().project() {
+                StateProj::Service { fut } => match fut.poll(cx) {
+                    // A peer that reset the stream no longer wants the response.
+                    Poll::Pending if me.head.respond.poll_reset(cx).is_ready() => StreamState::Done,
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(res)) => me.head.send(res),
+                    Poll::Ready(Err(e)) => {
+                        let error = crate::Error::new_user_service(e);
+                        me.head.respond.send_reset(reset_reason(&error));
+                        StreamState::Done
+                    }
+                },
+                StateProj::Body { pump } => {
+                    if pump.poll_pump(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    StreamState::Done
+                }
+                StateProj::Done => return Poll::Ready(()),
+            };
+            me.state.set(next);
+        }
     }
 }
