@@ -4,9 +4,9 @@
 //! Each takes arbitrary bytes and must never panic; the targets only call these.
 use bytes::BytesMut;
 
-use crate::proto::h1::body_decoder::{Decoded, Decoder};
-use crate::proto::h1::head_scan::{HeadConfig, HeadScratch};
-use crate::proto::h1::{request_head, response_head, DEFAULT_MAX_BUFFER_SIZE};
+use crate::proto::h1::framing::decode::{Decoded, Decoder};
+use crate::proto::h1::head_parse::{self, HeadConfig, HeadScratch};
+use crate::proto::h1::DEFAULT_MAX_BUFFER_SIZE;
 
 fn config() -> HeadConfig {
     HeadConfig {
@@ -26,7 +26,7 @@ pub fn request_head(input: &[u8], split: usize) {
     let cut = split.min(input.len());
     for piece in [&input[..cut], &input[cut..]] {
         buf.extend_from_slice(piece);
-        match request_head::parse(&mut buf, &cfg, &mut scratch, &mut None) {
+        match head_parse::request::parse(&mut buf, &cfg, &mut scratch, &mut None) {
             Ok(Some(parsed)) => {
                 if let Some((decoder, _)) = parsed.body.decoder(None, None) {
                     drive_decoder(decoder, &mut buf);
@@ -55,7 +55,7 @@ pub fn response_head(input: &[u8], method_selector: u8, http09: bool) {
     let mut buf = BytesMut::from(input);
     let mut scratch = HeadScratch::default();
     for _ in 0..16 {
-        match response_head::parse(
+        match head_parse::response::parse(
             &mut buf,
             &cfg,
             &mut scratch,
@@ -63,8 +63,8 @@ pub fn response_head(input: &[u8], method_selector: u8, http09: bool) {
             Some(&method),
             http09,
         ) {
-            Ok(Some(response_head::ParsedResponse::Interim(_))) => continue,
-            Ok(Some(response_head::ParsedResponse::Final(res))) => {
+            Ok(Some(head_parse::response::ParsedResponse::Interim(_))) => continue,
+            Ok(Some(head_parse::response::ParsedResponse::Final(res))) => {
                 if let Some((decoder, _)) = res.body.decoder(None, None) {
                     drive_decoder(decoder, &mut buf);
                 }

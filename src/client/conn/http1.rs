@@ -17,7 +17,7 @@ use http::{Request, Response};
 use super::super::dispatch::{self, TrySendError};
 use crate::body::{Body, Incoming as IncomingBody};
 use crate::proto::h1::client::{ClientConfig, ClientConn, EndMode, Ended};
-use crate::proto::h1::head_scan::HeadConfig;
+use crate::proto::h1::head_parse::HeadConfig;
 use crate::proto::h1::out_buf::WriteMode;
 use crate::proto::h1::{DEFAULT_MAX_BUFFER_SIZE, MINIMUM_MAX_BUFFER_SIZE};
 use crate::rt::{Read, Write};

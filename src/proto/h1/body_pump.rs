@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use bytes::Buf;
 use http_body::Body;
 
-use super::body_encoder::BodyEncoder;
+use super::framing::encode::BodyEncoder;
 use super::out_buf::OutBuf;
 use crate::error::{Error, User};
 

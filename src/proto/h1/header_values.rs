@@ -62,6 +62,21 @@ pub(crate) fn says_keep_alive(value: &HeaderValue) -> bool {
     list_contains(value, "keep-alive")
 }
 
+/// The one length all `content-length` values (comma lists included) agree on.
+pub(crate) fn declared_content_length(headers: &HeaderMap) -> Option<u64> {
+    let mut agreed = None;
+    for value in headers.get_all(header::CONTENT_LENGTH) {
+        for item in value.to_str().ok()?.split(',') {
+            let n = parse_content_length(item.trim().as_bytes())?;
+            if agreed.is_some_and(|prev| prev != n) {
+                return None;
+            }
+            agreed = Some(n);
+        }
+    }
+    agreed
+}
+
 /// Whether the last coding in a `Transfer-Encoding` value is `chunked`.
 pub(crate) fn ends_with_chunked(value: &HeaderValue) -> bool {
     value.to_str().is_ok_and(|list| {

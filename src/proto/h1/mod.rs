@@ -25,18 +25,17 @@
     allow(dead_code, unused_imports)
 )]
 
-pub(crate) mod body_decoder;
-pub(crate) mod body_encoder;
 pub(crate) mod body_pump;
 pub(crate) mod buffer_pool;
 #[cfg(feature = "client")]
 pub(crate) mod client;
-pub(crate) mod head_scan;
+pub(crate) mod field_names;
+pub(crate) mod framing;
+pub(crate) mod head_encode;
+pub(crate) mod head_parse;
 pub(crate) mod header_values;
 pub(crate) mod injected_bugs;
 pub(crate) mod out_buf;
-pub(crate) mod request_head;
-pub(crate) mod response_head;
 #[cfg(feature = "server")]
 pub(crate) mod server;
 #[cfg(test)]

@@ -19,8 +19,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::body::{Body, Incoming as IncomingBody};
+use crate::proto::h1::head_parse::HeadConfig;
 use crate::proto::h1::out_buf::WriteMode;
-use crate::proto::h1::request_head::HeadConfig;
 use crate::proto::h1::server::{EndMode, Ended, FlushPolicy, ServerConfig, ServerConn};
 use crate::proto::h1::{DEFAULT_MAX_BUFFER_SIZE, MINIMUM_MAX_BUFFER_SIZE};
 use crate::rt::{Read, Timer, Write};

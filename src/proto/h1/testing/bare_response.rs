@@ -4,8 +4,8 @@
 use bytes::BytesMut;
 use http::{HeaderMap, Method, StatusCode, Version};
 
-use crate::proto::h1::body_encoder::BodySize;
-use crate::proto::h1::response_head::{encode, EncodeContext, Encoded, ResponseHead};
+use crate::proto::h1::framing::encode::BodySize;
+use crate::proto::h1::head_encode::response::{encode, EncodeContext, Encoded, ResponseHead};
 
 fn encoded(
     status: StatusCode,

@@ -6,11 +6,13 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use proptest::prelude::*;
 
-use crate::proto::h1::body_decoder::{Decoded, Decoder, Framing};
-use crate::proto::h1::body_encoder::{BodyEncoder, BodySize};
-use crate::proto::h1::head_scan::{HeadConfig, HeadScratch};
+use crate::proto::h1::framing::decode::{Decoded, Decoder, Framing};
+use crate::proto::h1::framing::encode::{BodyEncoder, BodySize};
+use crate::proto::h1::head_encode::{request as request_encode, response as response_encode};
+use crate::proto::h1::head_parse::{request as request_parse, response as response_parse};
+use crate::proto::h1::head_parse::{HeadConfig, HeadScratch};
+use crate::proto::h1::header_values;
 use crate::proto::h1::out_buf::{OutBuf, WriteMode};
-use crate::proto::h1::{header_values, request_head, response_head};
 
 /// Collects everything an `OutBuf` writes.
 struct Sink(Vec<u8>);
@@ -151,7 +153,7 @@ proptest! {
         }
         let (mut parts, ()) = request.into_parts();
         let mut wire = BytesMut::new();
-        let encoder = request_head::encode(&mut parts, size, title_case, &mut wire);
+        let encoder = request_encode::encode(&mut parts, size, title_case, &mut wire);
 
         let cfg = head_config();
         let mut scratch = HeadScratch::default();
@@ -159,7 +161,7 @@ proptest! {
         let mut fed = 0;
         let mut i = 0;
         let parsed = loop {
-            if let Some(p) = request_head::parse(&mut buf, &cfg, &mut scratch, &mut None).expect("parses") {
+            if let Some(p) = request_parse::parse(&mut buf, &cfg, &mut scratch, &mut None).expect("parses") {
                 break p;
             }
             prop_assert!(fed < wire.len(), "complete head not recognised");
@@ -193,7 +195,7 @@ proptest! {
         for (name, value) in &fields {
             headers.append(name.clone(), value.clone());
         }
-        let mut head = response_head::ResponseHead {
+        let mut head = response_encode::ResponseHead {
             status,
             version: Version::HTTP_11,
             headers: headers.clone(),
@@ -201,19 +203,19 @@ proptest! {
         };
         // As the server does before encoding: a closing connection says so.
         let keep_alive = header_values::adjust_for_peer(&mut head.version, &mut head.headers, Version::HTTP_11, keep_alive, true);
-        let cx = response_head::EncodeContext {
+        let cx = response_encode::EncodeContext {
             request_method: Some(&Method::GET),
             keep_alive,
             title_case,
             date_header: true,
         };
         let mut wire = BytesMut::new();
-        let encoded = response_head::encode(&mut head, size, &cx, &mut wire).expect("encodes");
+        let encoded = response_encode::encode(&mut head, size, &cx, &mut wire).expect("encodes");
         let mut buf = wire.clone();
-        let parsed = response_head::parse(&mut buf, &head_config(), &mut HeadScratch::default(), &mut None, Some(&Method::GET), false)
+        let parsed = response_parse::parse(&mut buf, &head_config(), &mut HeadScratch::default(), &mut None, Some(&Method::GET), false)
             .expect("parses")
             .expect("complete");
-        let response_head::ParsedResponse::Final(parsed) = parsed else {
+        let response_parse::ParsedResponse::Final(parsed) = parsed else {
             return Err(TestCaseError::fail("a final status parsed as interim"));
         };
         prop_assert!(buf.is_empty(), "the whole head was consumed");

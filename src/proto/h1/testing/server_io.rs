@@ -15,7 +15,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 
 use crate::body::Incoming;
-use crate::proto::h1::head_scan::HeadConfig;
+use crate::proto::h1::head_parse::HeadConfig;
 use crate::proto::h1::server::{EndMode, FlushPolicy, ServerConfig, ServerConn};
 use crate::rt::{Read, ReadBufCursor, Write};
 

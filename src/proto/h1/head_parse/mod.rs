@@ -1,5 +1,7 @@
-//! What both roles' head parsers share: limits, the incremental scan for a head's end, the
-//! header slots handed to httparse, and turning parsed fields into `http` types.
+//! Parsing message heads: [`request`] (a server reads requests) and [`response`] (a client
+//! reads responses), pure functions over the read buffer. This module holds what both share:
+//! limits, the incremental scan for a head's end, the header slots handed to httparse, and
+//! turning parsed fields into `http` types.
 //!
 //! A head arrives in pieces, and bytes that can never start a valid head (a TLS handshake
 //! sent to a plain-HTTP port, a NUL, an HTTP/0.9 request line) must be rejected as soon as
@@ -18,6 +20,10 @@ use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue};
 
 use crate::error::{Header, Parse};
+
+pub(crate) mod request;
+#[cfg(feature = "client")]
+pub(crate) mod response;
 
 /// Header fields accepted by default; more is `431 Request Header Fields Too Large` (server)
 /// or a parse error (client).

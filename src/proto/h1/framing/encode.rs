@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use bytes::{Buf, BytesMut};
 use http::header::{self, HeaderMap, HeaderName};
 
-use super::out_buf::OutBuf;
-use super::response_head::write_title_case;
+use crate::proto::h1::field_names::NameWriter;
+use crate::proto::h1::out_buf::OutBuf;
 
 /// What an outgoing body will look like, as far as framing is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,15 +128,12 @@ impl BodyEncoder {
             return false;
         };
         let mut section = BytesMut::new();
+        let mut names = NameWriter::new(None, title_case);
         for (name, value) in trailers {
             if !announced.contains(name) || !allowed_in_trailers(name) {
                 continue;
             }
-            if title_case {
-                write_title_case(&mut section, name.as_str().as_bytes());
-            } else {
-                section.extend_from_slice(name.as_str().as_bytes());
-            }
+            names.write(&mut section, name);
             section.extend_from_slice(b": ");
             section.extend_from_slice(value.as_bytes());
             section.extend_from_slice(b"\r\n");
@@ -176,26 +173,14 @@ fn allowed_in_trailers(name: &HeaderName) -> bool {
 }
 
 fn write_chunk_size<B: Buf>(out: &mut OutBuf<B>, len: usize) {
-    let result: Result<(), std::fmt::Error> = out.encode_flat(|dst| {
-        let mut line = HexLine(dst);
-        write!(line, "{len:X}\r\n")
-    });
+    let result: Result<(), std::fmt::Error> = out.encode_flat(|dst| write!(dst, "{len:X}\r\n"));
     debug_assert!(result.is_ok(), "writing into memory cannot fail");
-}
-
-struct HexLine<'a>(&'a mut BytesMut);
-
-impl std::fmt::Write for HexLine<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::out_buf::WriteMode;
     use super::*;
+    use crate::proto::h1::out_buf::WriteMode;
     use bytes::Bytes;
     use std::task::{Context, Poll, Waker};
 

@@ -7,22 +7,17 @@
 use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap};
 use http::{Method, Request, Uri, Version};
 
-use super::body_decoder::Framing;
-#[cfg(feature = "client")]
-use super::body_encoder::{BodyEncoder, BodySize};
-use super::head_scan::{field, offset_in, parse_kind, take_head, with_field_slots};
-pub(crate) use super::head_scan::{HeadConfig, HeadScratch};
-use super::header_values::{
+use super::{field, offset_in, parse_kind, take_head, with_field_slots, HeadConfig, HeadScratch};
+use crate::error::{Header, Parse};
+use crate::ext::HeaderCaseMap;
+use crate::proto::h1::framing::decode::Framing;
+use crate::proto::h1::header_values::{
     ends_with_chunked, list_contains, parse_content_length, says_close, says_keep_alive,
     MAX_CONTENT_LENGTH,
 };
-#[cfg(feature = "client")]
-use super::response_head::write_title_case;
-use crate::error::{Header, Parse};
-use crate::ext::HeaderCaseMap;
 
 /// Longest request target accepted; longer is `414 URI Too Long`.
 const MAX_URI_LEN: usize = u16::MAX as usize - 1;
@@ -218,194 +213,6 @@ fn build(
     })
 }
 
-// ===== encoding (client) =====
-
-/// Encodes a client's request head into `dst` and returns how its body must be framed.
-///
-/// Framing follows hyper 1.13: explicit framing headers win over what the body knows about
-/// itself; a `transfer-encoding` is completed with `chunked` when it lacks it; a body of
-/// unknown size goes chunked, except on GET, HEAD and CONNECT (and in HTTP/1.0), where it is
-/// not sent at all unless the request declares a length.
-#[cfg(feature = "client")]
-pub(crate) fn encode(
-    parts: &mut http::request::Parts,
-    size: BodySize,
-    title_case: bool,
-    dst: &mut BytesMut,
-) -> BodyEncoder {
-    let framing = choose_request_framing(parts, size);
-
-    dst.extend_from_slice(parts.method.as_str().as_bytes());
-    dst.extend_from_slice(b" ");
-    let mut line = UriWriter(dst);
-    // Writing into memory cannot fail.
-    let _written: std::fmt::Result =
-        std::fmt::Write::write_fmt(&mut line, format_args!("{}", parts.uri));
-    // Only HTTP/1.0 and 1.1 exist on this connection; anything else is sent as 1.1.
-    dst.extend_from_slice(if parts.version == Version::HTTP_10 {
-        b" HTTP/1.0\r\n"
-    } else {
-        b" HTTP/1.1\r\n"
-    });
-
-    match parts.extensions.get::<HeaderCaseMap>() {
-        Some(map) => write_original_case(&parts.headers, map, title_case, dst),
-        None => {
-            for (name, value) in &parts.headers {
-                if title_case {
-                    write_title_case(dst, name.as_str().as_bytes());
-                } else {
-                    dst.extend_from_slice(name.as_str().as_bytes());
-                }
-                dst.extend_from_slice(b": ");
-                dst.extend_from_slice(value.as_bytes());
-                dst.extend_from_slice(b"\r\n");
-            }
-        }
-    }
-    dst.extend_from_slice(b"\r\n");
-    framing
-}
-
-#[cfg(feature = "client")]
-struct UriWriter<'a>(&'a mut BytesMut);
-
-#[cfg(feature = "client")]
-impl std::fmt::Write for UriWriter<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-}
-
-/// Names in their recorded spelling, one spelling per value; an empty value is written as
-/// `name:` with nothing after the colon, as curl's test cases expect.
-#[cfg(feature = "client")]
-fn write_original_case(
-    headers: &HeaderMap,
-    map: &HeaderCaseMap,
-    title_case: bool,
-    dst: &mut BytesMut,
-) {
-    for name in headers.keys() {
-        let mut spellings = map.get_all(name);
-        for value in headers.get_all(name) {
-            match spellings.next() {
-                Some(original) => dst.extend_from_slice(original),
-                None if title_case => write_title_case(dst, name.as_str().as_bytes()),
-                None => dst.extend_from_slice(name.as_str().as_bytes()),
-            }
-            if value.is_empty() {
-                dst.extend_from_slice(b":\r\n");
-            } else {
-                dst.extend_from_slice(b": ");
-                dst.extend_from_slice(value.as_bytes());
-                dst.extend_from_slice(b"\r\n");
-            }
-        }
-    }
-}
-
-#[cfg(feature = "client")]
-fn choose_request_framing(parts: &mut http::request::Parts, size: BodySize) -> BodyEncoder {
-    let headers = &mut parts.headers;
-    if size == BodySize::Empty {
-        headers.remove(header::TRANSFER_ENCODING);
-        return BodyEncoder::Length(0);
-    }
-    let declared = declared_content_length(headers);
-    // Every version but 1.0 goes out as HTTP/1.1 (see the request line) and is framed as such:
-    // a request marked HTTP/2 may be chunked. HTTP/1.0 has no chunked coding, so only a
-    // declared length can carry a body there.
-    if parts.version == Version::HTTP_10 {
-        headers.remove(header::TRANSFER_ENCODING);
-        return match (declared, size) {
-            (Some(n), _) => BodyEncoder::Length(n),
-            (None, BodySize::Known(n)) => set_content_length(headers, n),
-            _ => BodyEncoder::Length(0),
-        };
-    }
-    let encoder = if headers.contains_key(header::TRANSFER_ENCODING) {
-        complete_with_chunked(headers);
-        headers.remove(header::CONTENT_LENGTH);
-        BodyEncoder::Chunked {
-            trailer_names: None,
-        }
-    } else if let Some(n) = declared {
-        BodyEncoder::Length(n)
-    } else if let BodySize::Known(n) = size {
-        set_content_length(headers, n)
-    } else if matches!(parts.method, Method::GET | Method::HEAD | Method::CONNECT) {
-        // These almost never carry a body; a caller who means it declares a length.
-        BodyEncoder::Length(0)
-    } else {
-        headers.insert(
-            header::TRANSFER_ENCODING,
-            HeaderValue::from_static("chunked"),
-        );
-        headers.remove(header::CONTENT_LENGTH);
-        BodyEncoder::Chunked {
-            trailer_names: None,
-        }
-    };
-    match encoder {
-        BodyEncoder::Chunked { .. } => {
-            let announced: Vec<HeaderName> = headers
-                .get_all(header::TRAILER)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|list| list.split(','))
-                .filter_map(|item| HeaderName::from_bytes(item.trim().as_bytes()).ok())
-                .collect();
-            BodyEncoder::Chunked {
-                trailer_names: (!announced.is_empty()).then_some(announced),
-            }
-        }
-        other => other,
-    }
-}
-
-#[cfg(feature = "client")]
-fn set_content_length(headers: &mut HeaderMap, n: u64) -> BodyEncoder {
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
-    BodyEncoder::Length(n)
-}
-
-/// The one length all `content-length` values (comma lists included) agree on.
-pub(crate) fn declared_content_length(headers: &HeaderMap) -> Option<u64> {
-    let mut agreed = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for item in value.to_str().ok()?.split(',') {
-            let n = parse_content_length(item.trim().as_bytes())?;
-            if agreed.is_some_and(|prev| prev != n) {
-                return None;
-            }
-            agreed = Some(n);
-        }
-    }
-    agreed
-}
-
-/// Makes `chunked` the last coding of the last `transfer-encoding` value.
-#[cfg(feature = "client")]
-fn complete_with_chunked(headers: &mut HeaderMap) {
-    let header::Entry::Occupied(mut entry) = headers.entry(header::TRANSFER_ENCODING) else {
-        return;
-    };
-    let Some(last) = entry.iter_mut().last() else {
-        return;
-    };
-    if ends_with_chunked(last) {
-        return;
-    }
-    let mut joined = BytesMut::with_capacity(last.len() + 9);
-    joined.extend_from_slice(last.as_bytes());
-    joined.extend_from_slice(b", chunked");
-    if let Ok(value) = HeaderValue::from_maybe_shared(joined.freeze()) {
-        *last = value;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,7 +367,7 @@ mod tests {
             .extensions()
             .get::<HeaderCaseMap>()
             .expect("case map");
-        let name = HeaderName::from_static("x-mixed-case");
+        let name = http::header::HeaderName::from_static("x-mixed-case");
         let spellings: Vec<&Bytes> = map.get_all(&name).collect();
         assert_eq!(
             spellings,
@@ -569,34 +376,5 @@ mod tests {
                 &Bytes::from_static(b"x-mixed-case")
             ]
         );
-    }
-
-    #[cfg(feature = "client")]
-    #[test]
-    fn a_body_of_unknown_size_is_chunked_in_every_version_written_as_http11() {
-        for (version, chunked) in [
-            (Version::HTTP_11, true),
-            (Version::HTTP_2, true),
-            (Version::HTTP_10, false),
-        ] {
-            let (mut parts, ()) = http::Request::post("/upload")
-                .version(version)
-                .body(())
-                .unwrap()
-                .into_parts();
-            let mut dst = BytesMut::new();
-            let encoder = encode(&mut parts, BodySize::Unknown, false, &mut dst);
-            let text = String::from_utf8_lossy(&dst);
-            assert_eq!(
-                matches!(encoder, BodyEncoder::Chunked { .. }),
-                chunked,
-                "{version:?}: {text}"
-            );
-            assert_eq!(
-                text.contains("transfer-encoding: chunked\r\n"),
-                chunked,
-                "{version:?}: {text}"
-            );
-        }
     }
 }
