@@ -181,47 +181,8 @@ fn write_chunk_size<B: Buf>(out: &mut OutBuf<B>, len: usize) {
 mod tests {
     use super::*;
     use crate::proto::h1::out_buf::WriteMode;
+    use crate::proto::h1::testing::sink::drain as written;
     use bytes::Bytes;
-    use std::task::{Context, Poll, Waker};
-
-    fn written(out: &mut OutBuf<Bytes>) -> Vec<u8> {
-        struct Sink(Vec<u8>);
-        impl crate::rt::Read for Sink {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                _: &mut Context<'_>,
-                _: crate::rt::ReadBufCursor<'_>,
-            ) -> Poll<std::io::Result<()>> {
-                Poll::Pending
-            }
-        }
-        impl crate::rt::Write for Sink {
-            fn poll_write(
-                mut self: std::pin::Pin<&mut Self>,
-                _: &mut Context<'_>,
-                b: &[u8],
-            ) -> Poll<std::io::Result<usize>> {
-                self.0.extend_from_slice(b);
-                Poll::Ready(Ok(b.len()))
-            }
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _: &mut Context<'_>,
-            ) -> Poll<std::io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-            fn poll_shutdown(
-                self: std::pin::Pin<&mut Self>,
-                _: &mut Context<'_>,
-            ) -> Poll<std::io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-        }
-        let mut sink = Sink(Vec::new());
-        let mut cx = Context::from_waker(Waker::noop());
-        assert!(out.poll_write_to(&mut sink, &mut cx).is_ready());
-        sink.0
-    }
 
     #[test]
     fn chunks_carry_uppercase_hex_sizes_and_a_final_marker() {

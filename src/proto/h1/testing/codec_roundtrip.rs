@@ -1,7 +1,5 @@
 //! Property tests: what one role encodes, the other role's parser reads back unchanged, for
 //! any content and any way the bytes are split on arrival.
-use std::task::{Context, Poll, Waker};
-
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use proptest::prelude::*;
@@ -13,41 +11,7 @@ use crate::proto::h1::head_parse::{request as request_parse, response as respons
 use crate::proto::h1::head_parse::{HeadConfig, HeadScratch};
 use crate::proto::h1::header_values;
 use crate::proto::h1::out_buf::{OutBuf, WriteMode};
-
-/// Collects everything an `OutBuf` writes.
-struct Sink(Vec<u8>);
-
-impl crate::rt::Write for Sink {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        self.0.extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
-    }
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-fn drain(out: &mut OutBuf<Bytes>) -> Vec<u8> {
-    let mut sink = Sink(Vec::new());
-    let mut cx = Context::from_waker(Waker::noop());
-    match out.poll_write_to(&mut sink, &mut cx) {
-        Poll::Ready(Ok(())) => sink.0,
-        other => panic!("an always-ready sink returned {other:?}"),
-    }
-}
+use crate::proto::h1::testing::sink::drain;
 
 /// Feeds `wire` to `decoder` in pieces of the given sizes (cycled), collecting the body.
 fn decode_split(

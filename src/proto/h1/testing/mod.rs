@@ -9,6 +9,7 @@
 //! - [`bare_response`]: the shortcut for responses without headers writes what the general
 //!   encoder writes.
 //! - [`server_io`]: how a server connection holds and releases its buffers around exchanges.
+//! - [`sink`]: what an output buffer writes, collected whole.
 //!
 //! The switches that put upstream's write-path bugs back for the explorer
 //! (`super::injected_bugs`) stay beside the connection drivers that consult them.
@@ -22,3 +23,4 @@ mod codec_roundtrip;
 mod explore;
 #[cfg(feature = "server")]
 mod server_io;
+pub(crate) mod sink;
