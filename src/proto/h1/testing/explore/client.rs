@@ -17,7 +17,8 @@ use http_body_util::BodyExt;
 
 use super::oracle;
 use super::world::{
-    lock, BodyEnd, BodyStep, Choices, MockIo, ScriptBody, SharedWorld, WakeSource, World,
+    blocked_on_writes, lock, BodyEnd, BodyStep, BusyLoopGuard, Choices, MockIo, ScriptBody,
+    SharedWorld, World,
 };
 use super::{pattern, Failure, Flag, RunEnd, MAX_IDLE_POLLS, MAX_STEPS};
 use crate::client::conn::http1::Builder;
@@ -106,11 +107,7 @@ impl Scenario {
                 _ => Ending::Upgrade,
             },
             early_answers: c.one_in(4),
-            peer_reads_up_to: if c.one_in(10) {
-                Some(c.range(0, 300) as usize)
-            } else {
-                None
-            },
+            peer_reads_up_to: c.one_in(10).then(|| c.range(0, 300) as usize),
         }
     }
 
@@ -210,16 +207,7 @@ pub(super) fn run(seed_note: &str, mut choices: Choices) -> Result<RunEnd, Failu
                 if steps.is_empty() {
                     *ended.lock().unwrap_or_else(|p| p.into_inner()) = BodyEnd::Done;
                 }
-                let total: usize = steps
-                    .iter()
-                    .map(|s| {
-                        if let BodyStep::Data(d) = s {
-                            d.len()
-                        } else {
-                            0
-                        }
-                    })
-                    .sum();
+                let total = BodyStep::data_len(&steps);
                 let body = ScriptBody {
                     steps,
                     world: world.clone(),
@@ -273,8 +261,7 @@ pub(super) fn run(seed_note: &str, mut choices: Choices) -> Result<RunEnd, Failu
 
     let mut answered = 0usize;
     let mut result = None;
-    let mut idle_polls = 0usize;
-    let mut last = (0usize, 0usize);
+    let mut busy = BusyLoopGuard::new((0usize, 0usize));
     let mut checked_shutdown = false;
     for _ in 0..MAX_STEPS {
         if flag.0.swap(false, Ordering::SeqCst) {
@@ -290,15 +277,9 @@ pub(super) fn run(seed_note: &str, mut choices: Choices) -> Result<RunEnd, Failu
                 let w = lock(&world);
                 (w.outbound.len(), w.read_pos)
             };
-            if now == last && flag.0.load(Ordering::SeqCst) {
-                idle_polls += 1;
-                if idle_polls > MAX_IDLE_POLLS {
-                    return Err(fail("busy loop".into(), &world));
-                }
-            } else {
-                idle_polls = 0;
+            if busy.is_busy(now, flag.0.load(Ordering::SeqCst), MAX_IDLE_POLLS) {
+                return Err(fail("busy loop".into(), &world));
             }
-            last = now;
         }
         if result.is_some() && app_done.load(Ordering::SeqCst) {
             break;
@@ -322,16 +303,9 @@ pub(super) fn run(seed_note: &str, mut choices: Choices) -> Result<RunEnd, Failu
             }
             answered += 1;
         }
-        let shutdown = lock(&world).shutdown_at;
-        if let (Some(at), false) = (shutdown, checked_shutdown) {
-            checked_shutdown = true;
-            let out = lock(&world).outbound[..at].to_vec();
-            check_sent(&out, &sent, true)
-                .map_err(|why| fail(format!("at shutdown: {why}"), &world))?;
-        }
-        if lock(&world).wrote_after_shutdown {
-            return Err(fail("bytes written after shutdown".into(), &world));
-        }
+        let shutdown_checked =
+            lock(&world).check_shutdown(&mut checked_shutdown, |out| check_sent(out, &sent, true));
+        shutdown_checked.map_err(|why| fail(why, &world))?;
         if flag.0.load(Ordering::SeqCst) || lock(&world).fire_one() {
             continue;
         }
@@ -342,13 +316,7 @@ pub(super) fn run(seed_note: &str, mut choices: Choices) -> Result<RunEnd, Failu
                 &world,
             ));
         }
-        let writes_blocked = silent.iter().any(|s| {
-            matches!(
-                s,
-                WakeSource::Write | WakeSource::Flush | WakeSource::Shutdown
-            )
-        });
-        if !writes_blocked && !lock(&world).broken {
+        if !blocked_on_writes(&silent) && !lock(&world).broken {
             let out = lock(&world).outbound.clone();
             check_sent(&out, &sent, true)
                 .map_err(|why| fail(format!("idle with request bytes stranded: {why}"), &world))?;

@@ -34,7 +34,8 @@ use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 
 use self::world::{
-    lock, BodyEnd, BodyStep, Choices, MockIo, ScriptBody, SharedWorld, WakeSource, World,
+    blocked_on_writes, lock, BodyEnd, BodyStep, BusyLoopGuard, Choices, MockIo, ScriptBody,
+    SharedWorld, WakeSource, World,
 };
 use crate::body::Incoming;
 use crate::proto::h1::injected_bugs::{with_bug, Bug};
@@ -193,11 +194,7 @@ impl Scenario {
             plans,
             ending,
             pipelined: c.one_in(2),
-            peer_reads_up_to: if c.one_in(8) {
-                Some(c.range(0, 400) as usize)
-            } else {
-                None
-            },
+            peer_reads_up_to: c.one_in(8).then(|| c.range(0, 400) as usize),
         }
     }
 
@@ -404,16 +401,7 @@ fn run(
                         (StatusCode::OK, steps, Some(*n as u64))
                     }
                     Reply::Stream(steps, exact) => {
-                        let total: usize = steps
-                            .iter()
-                            .map(|s| {
-                                if let BodyStep::Data(d) = s {
-                                    d.len()
-                                } else {
-                                    0
-                                }
-                            })
-                            .sum();
+                        let total = BodyStep::data_len(steps);
                         (
                             StatusCode::OK,
                             steps.iter().cloned().collect(),
@@ -498,8 +486,7 @@ fn run(
     let flag = Arc::new(Flag(AtomicBool::new(true)));
     let waker = Waker::from(flag.clone());
     let mut cx = Context::from_waker(&waker);
-    let mut idle_polls = 0usize;
-    let mut last_progress = (0usize, 0usize, 0usize, 0usize);
+    let mut busy = BusyLoopGuard::new((0usize, 0usize, 0usize, 0usize));
     let mut checked_shutdown = false;
     let mut result = None;
 
@@ -519,35 +506,19 @@ fn run(
                 .sum();
             let now = (w.outbound.len(), w.read_pos, yielded, w.wakers.len());
             drop(w);
-            if now == last_progress && flag.0.load(Ordering::SeqCst) {
-                idle_polls += 1;
-                if idle_polls > MAX_IDLE_POLLS {
-                    return Err(fail(
-                        "busy loop: the connection keeps waking itself without progress".into(),
-                        &world,
-                        &scenario,
-                    ));
-                }
-            } else {
-                idle_polls = 0;
+            if busy.is_busy(now, flag.0.load(Ordering::SeqCst), MAX_IDLE_POLLS) {
+                return Err(fail(
+                    "busy loop: the connection keeps waking itself without progress".into(),
+                    &world,
+                    &scenario,
+                ));
             }
-            last_progress = now;
         }
         // At the first shutdown, everything produced and finished must already be written.
-        let shutdown = lock(&world).shutdown_at;
-        if let (Some(at), false) = (shutdown, checked_shutdown) {
-            checked_shutdown = true;
-            let out = lock(&world).outbound[..at].to_vec();
-            check_written(&out, &produced, &scenario, Check::Complete)
-                .map_err(|why| fail(format!("at shutdown: {why}"), &world, &scenario))?;
-        }
-        if lock(&world).wrote_after_shutdown {
-            return Err(fail(
-                "bytes written after shutdown".into(),
-                &world,
-                &scenario,
-            ));
-        }
+        let shutdown_checked = lock(&world).check_shutdown(&mut checked_shutdown, |out| {
+            check_written(out, &produced, &scenario, Check::Complete)
+        });
+        shutdown_checked.map_err(|why| fail(why, &world, &scenario))?;
         // Reveal the next request once the previous response arrived completely.
         if !scenario.pipelined {
             let out = lock(&world).outbound.clone();
@@ -574,13 +545,7 @@ fn run(
                 &scenario,
             ));
         }
-        let writes_blocked = silent.iter().any(|s| {
-            matches!(
-                s,
-                WakeSource::Write | WakeSource::Flush | WakeSource::Shutdown
-            )
-        });
-        if !writes_blocked {
+        if !blocked_on_writes(&silent) {
             // Waiting for a silent peer: everything produced must be out already.
             let out = lock(&world).outbound.clone();
             check_written(&out, &produced, &scenario, Check::Complete).map_err(|why| {
@@ -787,39 +752,29 @@ fn seed_from_env() -> Option<u64> {
     })
 }
 
-/// Runs `count` random schedules from `base`; returns how the runs ended, or the first
-/// failure.
+/// Runs `count` random schedules from `base` through `run_one` (one role's explorer); returns
+/// how the runs ended, or the first failure. `replay_test` names the test that replays a seed.
 fn explore_random(
     base: u64,
     count: u64,
+    replay_test: &str,
+    run_one: impl Fn(&str, Choices) -> Result<RunEnd, Failure>,
 ) -> Result<std::collections::HashMap<RunEnd, u64>, Failure> {
     let mut ends = std::collections::HashMap::new();
     for i in 0..count {
         let seed = base.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let note = format!(
-            "replay: EXPLORE_SEED={seed:x} cargo test --features full --lib explore::tests::replay -- --nocapture"
+            "replay: EXPLORE_SEED={seed:x} cargo test --features full --lib explore::tests::{replay_test} -- --nocapture"
         );
-        let (end, _) = run(&note, Choices::random(seed), false, None)?;
+        let end = run_one(&note, Choices::random(seed))?;
         *ends.entry(end).or_insert(0) += 1;
     }
     Ok(ends)
 }
 
-/// Runs `count` random client schedules from `base`.
-fn explore_client_random(
-    base: u64,
-    count: u64,
-) -> Result<std::collections::HashMap<RunEnd, u64>, Failure> {
-    let mut ends = std::collections::HashMap::new();
-    for i in 0..count {
-        let seed = base.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let note = format!(
-            "replay: EXPLORE_SEED={seed:x} cargo test --features full --lib explore::tests::replay_client -- --nocapture"
-        );
-        let end = client::run(&note, Choices::random(seed))?;
-        *ends.entry(end).or_insert(0) += 1;
-    }
-    Ok(ends)
+/// One random server run, as `explore_random` wants it.
+fn run_server(note: &str, choices: Choices) -> Result<RunEnd, Failure> {
+    run(note, choices, false, None).map(|(end, _trail)| end)
 }
 
 /// The small exchange enumerated exhaustively: one GET answered with 5 bytes, then the peer
@@ -855,7 +810,7 @@ mod tests {
     #[test]
     fn a_hundred_random_schedules_smoke() {
         let start = std::time::Instant::now();
-        match explore_random(0x5eed_2026, 100) {
+        match explore_random(0x5eed_2026, 100, "replay", run_server) {
             Err(Failure(report)) => panic!("{report}"),
             Ok(ends) => println!("100 schedules in {:?}: {ends:?}", start.elapsed()),
         }
@@ -863,7 +818,7 @@ mod tests {
 
     #[test]
     fn five_thousand_random_schedules_keep_every_invariant() {
-        let ends = match explore_random(0x5eed_2026, 5_000) {
+        let ends = match explore_random(0x5eed_2026, 5_000, "replay", run_server) {
             Err(Failure(report)) => panic!("{report}"),
             Ok(ends) => ends,
         };
@@ -928,7 +883,7 @@ mod tests {
 
     #[test]
     fn five_thousand_random_client_schedules_keep_every_invariant() {
-        let ends = match explore_client_random(0xc11e_2026, 5_000) {
+        let ends = match explore_random(0xc11e_2026, 5_000, "replay_client", client::run) {
             Err(Failure(report)) => panic!("{report}"),
             Ok(ends) => ends,
         };
@@ -961,7 +916,7 @@ mod tests {
     #[test]
     fn the_client_explorer_catches_shutdown_before_flush() {
         match with_bug(Bug::ShutdownBeforeFlush, || {
-            explore_client_random(0xb0b_c11e, 5_000)
+            explore_random(0xb0b_c11e, 5_000, "replay_client", client::run)
         }) {
             Err(Failure(report)) => assert!(report.starts_with("client:"), "{report}"),
             Ok(_) => panic!("the client explorer missed the shutdown-before-flush bug"),
@@ -971,7 +926,7 @@ mod tests {
     #[test]
     fn the_client_explorer_catches_yielding_without_writing() {
         match with_bug(Bug::YieldWithoutWriting, || {
-            explore_client_random(0xb0b_c11e, 5_000)
+            explore_random(0xb0b_c11e, 5_000, "replay_client", client::run)
         }) {
             Err(Failure(report)) => assert!(
                 report.contains("stranded") || report.contains("lost wake-up"),
@@ -982,7 +937,9 @@ mod tests {
     }
 
     fn catches(bug: Bug) -> String {
-        match with_bug(bug, || explore_random(0xb0b_5eed, 5_000)) {
+        match with_bug(bug, || {
+            explore_random(0xb0b_5eed, 5_000, "replay", run_server)
+        }) {
             Err(Failure(report)) => report,
             Ok(_) => panic!("the explorer missed {bug:?} within 5,000 schedules"),
         }
@@ -1022,7 +979,7 @@ mod tests {
             .ok()
             .and_then(|c| c.parse().ok())
             .unwrap_or(1_000_000);
-        let ends = match explore_random(0xfeed_2026, count) {
+        let ends = match explore_random(0xfeed_2026, count, "replay", run_server) {
             Err(Failure(report)) => panic!("{report}"),
             Ok(ends) => ends,
         };
@@ -1032,7 +989,7 @@ mod tests {
             count as f64 / secs
         );
         let start = std::time::Instant::now();
-        let ends = match explore_client_random(0xfeed_c11e, count) {
+        let ends = match explore_random(0xfeed_c11e, count, "replay_client", client::run) {
             Err(Failure(report)) => panic!("{report}"),
             Ok(ends) => ends,
         };

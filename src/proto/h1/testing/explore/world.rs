@@ -220,6 +220,64 @@ impl World {
             .map(|(s, _)| *s)
             .collect()
     }
+
+    /// The checks due after every step that do not depend on the role: nothing may be written
+    /// after a shutdown, and at the first shutdown `check` must accept what was written up to
+    /// it (`checked` remembers that the first shutdown was seen).
+    pub(super) fn check_shutdown(
+        &self,
+        checked: &mut bool,
+        check: impl FnOnce(&[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        if let (Some(at), false) = (self.shutdown_at, *checked) {
+            *checked = true;
+            check(&self.outbound[..at]).map_err(|why| format!("at shutdown: {why}"))?;
+        }
+        if self.wrote_after_shutdown {
+            return Err("bytes written after shutdown".into());
+        }
+        Ok(())
+    }
+}
+
+/// True when one of the silent waits is on the transport's write side: the connection is then
+/// stuck on a peer that stopped reading, and owed bytes may rightly still be unwritten.
+pub(super) fn blocked_on_writes(silent: &[WakeSource]) -> bool {
+    silent.iter().any(|s| {
+        matches!(
+            s,
+            WakeSource::Write | WakeSource::Flush | WakeSource::Shutdown
+        )
+    })
+}
+
+/// Counts consecutive polls that changed nothing observable while the connection keeps
+/// waking itself.
+pub(super) struct BusyLoopGuard<T> {
+    last: T,
+    idle_polls: usize,
+}
+
+impl<T: PartialEq> BusyLoopGuard<T> {
+    /// Starts from the state before the first poll.
+    pub(super) fn new(start: T) -> Self {
+        BusyLoopGuard {
+            last: start,
+            idle_polls: 0,
+        }
+    }
+
+    /// Records the state after a poll; true once more than `limit` polls in a row left it
+    /// unchanged although the connection woke itself again.
+    pub(super) fn is_busy(&mut self, now: T, woken_again: bool, limit: usize) -> bool {
+        if woken_again && self.last == now {
+            self.idle_polls += 1;
+        } else {
+            self.idle_polls = 0;
+        }
+        self.last = now;
+        self.idle_polls > limit
+    }
 }
 
 /// The transport: reads serve `inbound`, writes append to `outbound`, each call's outcome
@@ -367,6 +425,19 @@ pub(super) enum BodyStep {
     Pending,
     Trailers,
     Fail,
+}
+
+impl BodyStep {
+    /// The body bytes a script yields in all.
+    pub(super) fn data_len<'a>(steps: impl IntoIterator<Item = &'a BodyStep>) -> usize {
+        steps
+            .into_iter()
+            .map(|s| match s {
+                BodyStep::Data(d) => d.len(),
+                _ => 0,
+            })
+            .sum()
+    }
 }
 
 /// A response body that follows its script, then ends.
