@@ -81,11 +81,12 @@ mod tests {
 
     #[test]
     fn writev_chooses_queued_or_flattened_output() {
-        let mut options = ConnOptions::default();
-        options.writev = Some(true);
-        assert!(options.write_mode() == Some(WriteMode::Queue));
-        options.writev = Some(false);
-        assert!(options.write_mode() == Some(WriteMode::Flatten));
+        let vectored = |writev| ConnOptions {
+            writev: Some(writev),
+            ..ConnOptions::default()
+        };
+        assert!(vectored(true).write_mode() == Some(WriteMode::Queue));
+        assert!(vectored(false).write_mode() == Some(WriteMode::Flatten));
     }
 
     #[test]
