@@ -210,6 +210,12 @@ impl<Ex> Builder<Ex>
 where
     Ex: Clone,
 {
+    /// Applies a setting of this role's.
+    fn with(&mut self, change: impl FnOnce(&mut Config)) -> &mut Self {
+        change(&mut self.config);
+        self
+    }
+
     /// A builder whose connections run their background tasks on `exec`.
     pub fn new(exec: Ex) -> Builder<Ex> {
         Builder {
@@ -228,45 +234,44 @@ where
     where
         M: Timer + Send + Sync + 'static,
     {
-        self.config.settings.timer(Arc::new(timer));
-        self
+        self.with(|c| c.settings.timer(Arc::new(timer)))
     }
 
     /// How many streams to allow before the server's SETTINGS arrive (default 100).
     pub fn initial_max_send_streams(&mut self, initial: impl Into<Option<usize>>) -> &mut Self {
-        if let Some(n) = initial.into() {
-            self.config.settings.h2_mut().initial_max_send_streams(n);
+        match initial.into() {
+            Some(n) => self.with(|c| {
+                c.settings.h2_mut().initial_max_send_streams(n);
+            }),
+            None => self,
         }
-        self
     }
 
     /// The largest frame payload the server may send (default 16 KiB); `None` leaves it out
     /// of the SETTINGS frame.
     pub fn max_frame_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
-        self.config.settings.frame_limit(sz.into());
-        self
+        let sz = sz.into();
+        self.with(|c| c.settings.frame_limit(sz))
     }
 
     /// Whether to keep pinging while no stream is open (default `false`: an idle connection
     /// is not pinged, and so cannot time out).
     pub fn keep_alive_while_idle(&mut self, enabled: bool) -> &mut Self {
-        self.config.keep_alive_while_idle = enabled;
-        self
-    }
-
-    /// How many locally reset streams are remembered at once.
-    pub fn max_concurrent_reset_streams(&mut self, max: usize) -> &mut Self {
-        self.config
-            .settings
-            .h2_mut()
-            .max_concurrent_reset_streams(max);
-        self
+        self.with(|c| c.keep_alive_while_idle = enabled)
     }
 
     /// How long a locally reset stream is remembered (to ignore frames still in flight).
     pub fn reset_stream_duration(&mut self, dur: Duration) -> &mut Self {
-        self.config.settings.h2_mut().reset_stream_duration(dur);
-        self
+        self.with(|c| {
+            c.settings.h2_mut().reset_stream_duration(dur);
+        })
+    }
+
+    /// How many locally reset streams are remembered at once.
+    pub fn max_concurrent_reset_streams(&mut self, max: usize) -> &mut Self {
+        self.with(|c| {
+            c.settings.h2_mut().max_concurrent_reset_streams(max);
+        })
     }
 
     /// Performs the handshake on `io` with these settings.

@@ -140,7 +140,8 @@ impl<B: H2Builder> Settings<B> {
         }
     }
 
-    /// The role's own `h2` settings.
+    /// The role's own `h2` settings (only the client has some the server lacks).
+    #[cfg(feature = "client")]
     pub(crate) fn h2_mut(&mut self) -> &mut B {
         &mut self.h2
     }

@@ -77,6 +77,12 @@ pub struct Builder<E> {
 
 // The setters the client's builder has too are in `proto::h2::shared_setters`.
 impl<E> Builder<E> {
+    /// Applies a setting of this role's.
+    fn with(&mut self, change: impl FnOnce(&mut Config)) -> &mut Self {
+        change(&mut self.config);
+        self
+    }
+
     /// A builder whose connections run their stream tasks on `exec`.
     pub fn new(exec: E) -> Self {
         Builder {
@@ -93,17 +99,16 @@ impl<E> Builder<E> {
     /// The largest frame payload the peer may send (default 16 KiB). `None` keeps the default.
     pub fn max_frame_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
         // Unlike the client's, `None` does not take the size out of the SETTINGS frame.
-        if let Some(sz) = sz.into() {
-            self.config.settings.frame_limit(Some(sz));
+        match sz.into() {
+            Some(sz) => self.with(|c| c.settings.frame_limit(Some(sz))),
+            None => self,
         }
-        self
     }
 
     /// Accepts extended CONNECT requests (RFC 8441); their `:protocol` appears as an
     /// [`ext::Protocol`](crate::ext::Protocol) in the request's extensions.
     pub fn enable_connect_protocol(&mut self) -> &mut Self {
-        self.config.connect_protocol = true;
-        self
+        self.with(|c| c.connect_protocol = true)
     }
 
     /// The timer for keep-alive pings; without one, `keep_alive_interval` has no effect.
@@ -111,14 +116,12 @@ impl<E> Builder<E> {
     where
         M: Timer + Send + Sync + 'static,
     {
-        self.config.settings.timer(Arc::new(timer));
-        self
+        self.with(|c| c.settings.timer(Arc::new(timer)))
     }
 
     /// Sets whether every response gets a `Date` header (default `true`).
     pub fn auto_date_header(&mut self, enabled: bool) -> &mut Self {
-        self.config.date_header = enabled;
-        self
+        self.with(|c| c.date_header = enabled)
     }
 
     /// Serves `service` on `io`; the connection runs when the returned future is polled.
