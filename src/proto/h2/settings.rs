@@ -3,7 +3,8 @@
 //! `client::conn::http2::Builder` and `server::conn::http2::Builder` offer the same knobs for
 //! flow-control windows, frame and header-list sizes, stream limits, send buffering and
 //! keep-alive. [`Settings`] holds them and implements each knob once, over either role's `h2`
-//! builder; each public setter is a call into it. What only one role has (the client's
+//! builder; the public setters both builders have are generated from one list in
+//! `shared_setters`, each a call into it. What only one role has (the client's
 //! initial stream allowance, reset-stream memory and idle pings, the server's `Date` header
 //! and extended CONNECT) stays in that role's `Config`.
 //!
