@@ -39,11 +39,11 @@ mod server {
         }
     }
 
+    // What such an executor is, is said once, by the impl above: the seal follows from it.
     impl<E, F, B> sealed::Sealed<(F, B)> for E
     where
         B: Body,
-        E: Executor<H2Stream<F, B>> + Clone,
-        H2Stream<F, B>: Future<Output = ()>,
+        E: Http2ServerConnExec<F, B>,
     {
     }
 
@@ -91,11 +91,11 @@ mod client {
         }
     }
 
+    // As for the server: the seal follows from the one impl that states the bounds.
     impl<E, B, T> sealed::Sealed<(B, T)> for E
     where
-        E: Executor<H2ClientFuture<B, T>> + Clone,
-        H2ClientFuture<B, T>: Future<Output = ()>,
-        B: http_body::Body + 'static,
+        E: Http2ClientConnExec<B, T>,
+        B: http_body::Body,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
         T: Read + Write + Unpin,
     {

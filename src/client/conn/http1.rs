@@ -17,9 +17,7 @@ use http::{Request, Response};
 use super::super::dispatch::{self, TrySendError};
 use crate::body::{Body, Incoming as IncomingBody};
 use crate::proto::h1::client::{ClientConfig, ClientConn, EndMode, Ended};
-use crate::proto::h1::head_parse::HeadConfig;
-use crate::proto::h1::out_buf::WriteMode;
-use crate::proto::h1::{DEFAULT_MAX_BUFFER_SIZE, MINIMUM_MAX_BUFFER_SIZE};
+use crate::proto::h1::conn_options::ConnOptions;
 use crate::rt::{Read, Write};
 
 /// A future that runs an HTTP/1 client connection until it ends.
@@ -73,15 +71,149 @@ where
 /// ```
 #[derive(Clone, Debug)]
 pub struct Builder {
+    options: ConnOptions,
     http09: bool,
-    parser: httparse::ParserConfig,
-    writev: Option<bool>,
-    title_case_headers: bool,
-    preserve_header_case: bool,
-    max_headers: Option<usize>,
-    max_header_size: Option<usize>,
+    /// Replaces `options.max_buf_size` (each setter clears the other).
     read_buf_exact_size: Option<usize>,
-    max_buf_size: Option<usize>,
+}
+
+impl Builder {
+    /// Applies one option; every setter below is this and its documentation.
+    fn with(&mut self, change: impl FnOnce(&mut Self)) -> &mut Self {
+        change(self);
+        self
+    }
+
+    /// A builder with the default options.
+    #[allow(clippy::new_without_default)] // upstream's API has no `Default` impl
+    #[inline]
+    pub fn new() -> Builder {
+        Builder {
+            options: ConnOptions::default(),
+            http09: false,
+            read_buf_exact_size: None,
+        }
+    }
+
+    /// Whether an HTTP/0.9 response (a body with no status line) is accepted as the first
+    /// response. Default is `false`.
+    pub fn http09_responses(&mut self, enabled: bool) -> &mut Builder {
+        self.with(|b| b.http09 = enabled)
+    }
+
+    /// Whether response header names may be followed by spaces before the colon (RFC 9112
+    /// forbids it; some servers send it). Default is `false`.
+    pub fn allow_spaces_after_header_name_in_responses(&mut self, enabled: bool) -> &mut Builder {
+        self.with(|b| {
+            b.options
+                .parser
+                .allow_spaces_after_header_name_in_responses(enabled);
+        })
+    }
+
+    /// Whether response header values may use obsolete line folding; folds are replaced by a
+    /// space. Default is `false`.
+    pub fn allow_obsolete_multiline_headers_in_responses(&mut self, enabled: bool) -> &mut Builder {
+        self.with(|b| {
+            b.options
+                .parser
+                .allow_obsolete_multiline_headers_in_responses(enabled);
+        })
+    }
+
+    /// Whether malformed response header lines are skipped instead of rejected. Default is
+    /// `false`.
+    pub fn ignore_invalid_headers_in_responses(&mut self, enabled: bool) -> &mut Builder {
+        self.with(|b| {
+            b.options
+                .parser
+                .ignore_invalid_headers_in_responses(enabled);
+        })
+    }
+
+    /// Whether request bodies are written with vectored IO (`true`) or copied into one buffer
+    /// first (`false`). Default asks the transport. The bytes on the wire are the same.
+    pub fn writev(&mut self, enabled: bool) -> &mut Builder {
+        self.with(|b| b.options.writev = Some(enabled))
+    }
+
+    /// Whether header names are written in title case. Default is `false`.
+    pub fn title_case_headers(&mut self, enabled: bool) -> &mut Builder {
+        self.with(|b| b.options.title_case_headers = enabled)
+    }
+
+    /// Whether the original case of response header names is recorded, and a request
+    /// carrying such a record is written with it. Default is `false`.
+    pub fn preserve_header_case(&mut self, enabled: bool) -> &mut Builder {
+        self.with(|b| b.options.preserve_header_case = enabled)
+    }
+
+    /// The most header fields a response may have. Default is 100; a larger limit costs an
+    /// allocation per response.
+    pub fn max_headers(&mut self, val: usize) -> &mut Self {
+        self.with(|b| b.options.max_headers = Some(val))
+    }
+
+    /// The largest response head in bytes; also limits trailer sections. Default is `None`
+    /// (bounded by the buffer size).
+    pub fn max_header_size(&mut self, val: usize) -> &mut Self {
+        self.with(|b| b.options.max_header_size = Some(val))
+    }
+
+    /// Reads exactly this many bytes at a time, which also bounds response heads (`None`
+    /// returns to adaptive reads). Replaces [`max_buf_size`](Builder::max_buf_size).
+    pub fn read_buf_exact_size(&mut self, sz: Option<usize>) -> &mut Builder {
+        self.with(|b| {
+            b.read_buf_exact_size = sz;
+            b.options.max_buf_size = None;
+        })
+    }
+
+    /// The most bytes buffered for an incomplete response head, and the output size at which
+    /// encoding waits for the transport. Default is about 400kb. Replaces
+    /// [`read_buf_exact_size`](Builder::read_buf_exact_size).
+    ///
+    /// # Panics
+    ///
+    /// If `max` is less than 8192.
+    pub fn max_buf_size(&mut self, max: usize) -> &mut Self {
+        self.with(|b| {
+            b.options.max_buf_size(max);
+            b.read_buf_exact_size = None;
+        })
+    }
+
+    /// Starts a client connection on `io`: returns the handle that sends requests and the
+    /// connection future, which must be polled (usually spawned) for them to progress.
+    pub fn handshake<T, B>(
+        &self,
+        io: T,
+    ) -> impl Future<Output = crate::Result<(SendRequest<B>, Connection<T, B>)>>
+    where
+        B: Body + 'static,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+        B::Data: Send,
+        T: Read + Write + Unpin,
+    {
+        let cfg = ClientConfig {
+            head: self.options.head_config(),
+            title_case: self.options.title_case_headers,
+            write_mode: self.options.write_mode(),
+            http09: self.http09,
+            read_exact: self.read_buf_exact_size,
+        };
+        async move {
+            let (tx, rx) = dispatch::channel();
+            let inner = ClientConn::new(io, rx, cfg);
+            Ok((
+                SendRequest {
+                    dispatch: tx,
+                    _unwind: PhantomData,
+                },
+                Connection { inner },
+            ))
+        }
+    }
 }
 
 /// Starts an HTTP/1 client connection on `io` with the default options.
@@ -178,6 +310,15 @@ impl<B> fmt::Debug for SendRequest<B> {
     }
 }
 
+/// Ends an upgrade the connection agreed to but cannot hand its transport to: without
+/// `with_upgrades` the transport is not known to be `Send`. The waiting side learns why no
+/// upgrade comes.
+fn refuse_upgrade(ended: Ended) {
+    if let Ended::Upgrade(pending) = ended {
+        pending.manual();
+    }
+}
+
 impl<T, B> Connection<T, B>
 where
     B: Body + 'static,
@@ -195,11 +336,9 @@ where
 
     /// Polls the connection to its end without shutting the transport down.
     pub fn poll_without_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<crate::Result<()>> {
-        self.inner.poll_conn(cx, EndMode::KeepOpen).map_ok(|ended| {
-            if let Ended::Upgrade(pending) = ended {
-                pending.manual();
-            }
-        })
+        self.inner
+            .poll_conn(cx, EndMode::KeepOpen)
+            .map_ok(refuse_upgrade)
     }
 
     /// Runs the connection to its end without shutting the transport down, then returns its
@@ -257,170 +396,9 @@ where
     type Output = crate::Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.poll_conn(cx, EndMode::Shutdown).map_ok(|ended| {
-            if let Ended::Upgrade(pending) = ended {
-                // Without `with_upgrades` the transport is not known to be `Send`; tell the
-                // waiting side why no upgrade comes.
-                pending.manual();
-            }
-        })
-    }
-}
-
-impl Builder {
-    /// Applies one option; every setter below is this and its documentation.
-    fn with(&mut self, change: impl FnOnce(&mut Self)) -> &mut Self {
-        change(self);
-        self
-    }
-
-    /// A builder with the default options.
-    #[allow(clippy::new_without_default)] // upstream's API has no `Default` impl
-    #[inline]
-    pub fn new() -> Builder {
-        Builder {
-            http09: false,
-            parser: httparse::ParserConfig::default(),
-            writev: None,
-            title_case_headers: false,
-            preserve_header_case: false,
-            max_headers: None,
-            max_header_size: None,
-            read_buf_exact_size: None,
-            max_buf_size: None,
-        }
-    }
-
-    /// Whether an HTTP/0.9 response (a body with no status line) is accepted as the first
-    /// response. Default is `false`.
-    pub fn http09_responses(&mut self, enabled: bool) -> &mut Builder {
-        self.with(|b| b.http09 = enabled)
-    }
-
-    /// Whether response header names may be followed by spaces before the colon (RFC 9112
-    /// forbids it; some servers send it). Default is `false`.
-    pub fn allow_spaces_after_header_name_in_responses(&mut self, enabled: bool) -> &mut Builder {
-        self.with(|b| {
-            b.parser
-                .allow_spaces_after_header_name_in_responses(enabled);
-        })
-    }
-
-    /// Whether response header values may use obsolete line folding; folds are replaced by a
-    /// space. Default is `false`.
-    pub fn allow_obsolete_multiline_headers_in_responses(&mut self, enabled: bool) -> &mut Builder {
-        self.with(|b| {
-            b.parser
-                .allow_obsolete_multiline_headers_in_responses(enabled);
-        })
-    }
-
-    /// Whether malformed response header lines are skipped instead of rejected. Default is
-    /// `false`.
-    pub fn ignore_invalid_headers_in_responses(&mut self, enabled: bool) -> &mut Builder {
-        self.with(|b| {
-            b.parser.ignore_invalid_headers_in_responses(enabled);
-        })
-    }
-
-    /// Whether request bodies are written with vectored IO (`true`) or copied into one buffer
-    /// first (`false`). Default asks the transport. The bytes on the wire are the same.
-    pub fn writev(&mut self, enabled: bool) -> &mut Builder {
-        self.with(|b| b.writev = Some(enabled))
-    }
-
-    /// Whether header names are written in title case. Default is `false`.
-    pub fn title_case_headers(&mut self, enabled: bool) -> &mut Builder {
-        self.with(|b| b.title_case_headers = enabled)
-    }
-
-    /// Whether the original case of response header names is recorded, and a request
-    /// carrying such a record is written with it. Default is `false`.
-    pub fn preserve_header_case(&mut self, enabled: bool) -> &mut Builder {
-        self.with(|b| b.preserve_header_case = enabled)
-    }
-
-    /// The most header fields a response may have. Default is 100; a larger limit costs an
-    /// allocation per response.
-    pub fn max_headers(&mut self, val: usize) -> &mut Self {
-        self.with(|b| b.max_headers = Some(val))
-    }
-
-    /// The largest response head in bytes; also limits trailer sections. Default is `None`
-    /// (bounded by the buffer size).
-    pub fn max_header_size(&mut self, val: usize) -> &mut Self {
-        self.with(|b| b.max_header_size = Some(val))
-    }
-
-    /// Reads exactly this many bytes at a time, which also bounds response heads (`None`
-    /// returns to adaptive reads). Replaces [`max_buf_size`](Builder::max_buf_size).
-    pub fn read_buf_exact_size(&mut self, sz: Option<usize>) -> &mut Builder {
-        self.with(|b| {
-            b.read_buf_exact_size = sz;
-            b.max_buf_size = None;
-        })
-    }
-
-    /// The most bytes buffered for an incomplete response head, and the output size at which
-    /// encoding waits for the transport. Default is about 400kb. Replaces
-    /// [`read_buf_exact_size`](Builder::read_buf_exact_size).
-    ///
-    /// # Panics
-    ///
-    /// If `max` is less than 8192.
-    pub fn max_buf_size(&mut self, max: usize) -> &mut Self {
-        assert!(
-            max >= MINIMUM_MAX_BUFFER_SIZE,
-            "max_buf_size must be at least {MINIMUM_MAX_BUFFER_SIZE} bytes"
-        );
-        self.with(|b| {
-            b.max_buf_size = Some(max);
-            b.read_buf_exact_size = None;
-        })
-    }
-
-    /// Starts a client connection on `io`: returns the handle that sends requests and the
-    /// connection future, which must be polled (usually spawned) for them to progress.
-    pub fn handshake<T, B>(
-        &self,
-        io: T,
-    ) -> impl Future<Output = crate::Result<(SendRequest<B>, Connection<T, B>)>>
-    where
-        B: Body + 'static,
-        B::Error: Into<Box<dyn StdError + Send + Sync>>,
-        B::Data: Send,
-        T: Read + Write + Unpin,
-    {
-        let cfg = ClientConfig {
-            head: HeadConfig {
-                parser: self.parser.clone(),
-                max_headers: self.max_headers,
-                max_header_size: self.max_header_size,
-                max_buf: self.max_buf_size.unwrap_or(DEFAULT_MAX_BUFFER_SIZE),
-                preserve_case: self.preserve_header_case,
-            },
-            title_case: self.title_case_headers,
-            write_mode: self.writev.map(|v| {
-                if v {
-                    WriteMode::Queue
-                } else {
-                    WriteMode::Flatten
-                }
-            }),
-            http09: self.http09,
-            read_exact: self.read_buf_exact_size,
-        };
-        async move {
-            let (tx, rx) = dispatch::channel();
-            let inner = ClientConn::new(io, rx, cfg);
-            Ok((
-                SendRequest {
-                    dispatch: tx,
-                    _unwind: PhantomData,
-                },
-                Connection { inner },
-            ))
-        }
+        self.inner
+            .poll_conn(cx, EndMode::Shutdown)
+            .map_ok(refuse_upgrade)
     }
 }
 

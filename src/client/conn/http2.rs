@@ -184,20 +184,10 @@ where
 /// The defaults are upstream hyper's: a 2 MiB stream window and a 5 MiB connection window,
 /// up to 100 streams until the server says otherwise, 16 KiB of headers, 1 MiB of send buffer
 /// per stream, no keep-alive pings.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Builder<Ex> {
     exec: Ex,
-    timer: Option<Arc<dyn Timer + Send + Sync>>,
-    config: Config,
-}
-
-impl<Ex> fmt::Debug for Builder<Ex> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("config", &self.config)
-            .field("timer", &self.timer.is_some())
-            .finish_non_exhaustive()
-    }
+    pub(crate) config: Config,
 }
 
 /// Performs the HTTP/2 handshake on `io` with the default settings.
@@ -215,10 +205,12 @@ where
     builder.handshake(io).await
 }
 
+// The setters the server's builder has too are in `proto::h2::shared_setters`.
 impl<Ex> Builder<Ex>
 where
     Ex: Clone,
 {
+    /// Applies a setting of this role's.
     fn with(&mut self, change: impl FnOnce(&mut Config)) -> &mut Self {
         change(&mut self.config);
         self
@@ -228,7 +220,6 @@ where
     pub fn new(exec: Ex) -> Builder<Ex> {
         Builder {
             exec,
-            timer: None,
             config: Config::default(),
         }
     }
@@ -243,126 +234,43 @@ where
     where
         M: Timer + Send + Sync + 'static,
     {
-        self.timer = Some(Arc::new(timer));
-        self
-    }
-
-    /// Sends a PING every `interval` (needs a `timer`); `None` disables.
-    pub fn keep_alive_interval(&mut self, interval: impl Into<Option<Duration>>) -> &mut Self {
-        let interval = interval.into();
-        self.with(|c| c.keep_alive.0 = interval)
-    }
-
-    /// How long to wait for a PING's acknowledgement before the connection fails with an
-    /// error for which `is_timeout()` is true (default 20 s).
-    pub fn keep_alive_timeout(&mut self, timeout: Duration) -> &mut Self {
-        self.with(|c| c.keep_alive.1 = timeout)
-    }
-
-    /// Whether to keep pinging while no stream is open (default `false`: an idle connection
-    /// is not pinged, and so cannot time out).
-    pub fn keep_alive_while_idle(&mut self, enabled: bool) -> &mut Self {
-        self.with(|c| c.keep_alive.2 = enabled)
-    }
-
-    /// `SETTINGS_INITIAL_WINDOW_SIZE` for streams (default 2 MiB). `None` keeps the default.
-    pub fn initial_stream_window_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
-        if let Some(sz) = sz.into() {
-            self.with(|c| {
-                c.adaptive_window = false;
-                c.h2.initial_window_size(sz);
-            });
-        }
-        self
-    }
-
-    /// The connection-level window (default 5 MiB). `None` keeps the default.
-    pub fn initial_connection_window_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
-        if let Some(sz) = sz.into() {
-            self.with(|c| {
-                c.adaptive_window = false;
-                c.h2.initial_connection_window_size(sz);
-            });
-        }
-        self
+        self.with(|c| c.settings.timer(Arc::new(timer)))
     }
 
     /// How many streams to allow before the server's SETTINGS arrive (default 100).
     pub fn initial_max_send_streams(&mut self, initial: impl Into<Option<usize>>) -> &mut Self {
-        if let Some(n) = initial.into() {
-            self.with(|c| {
-                c.h2.initial_max_send_streams(n);
-            });
+        match initial.into() {
+            Some(n) => self.with(|c| {
+                c.settings.h2_mut().initial_max_send_streams(n);
+            }),
+            None => self,
         }
-        self
-    }
-
-    /// Sizes the flow-control windows from the measured bandwidth-delay product: they start at
-    /// the protocol's 64 KiB and grow (up to 16 MiB) while data fills them within a PING round
-    /// trip. Setting a window size explicitly turns this off again.
-    pub fn adaptive_window(&mut self, enabled: bool) -> &mut Self {
-        self.with(|c| c.adaptive_window = enabled)
     }
 
     /// The largest frame payload the server may send (default 16 KiB); `None` leaves it out
     /// of the SETTINGS frame.
     pub fn max_frame_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
         let sz = sz.into();
-        self.with(|c| c.frame_limit = sz)
+        self.with(|c| c.settings.frame_limit(sz))
     }
 
-    /// The largest header list the server may send (default 16 KiB).
-    pub fn max_header_list_size(&mut self, max: u32) -> &mut Self {
-        self.with(|c| {
-            c.h2.max_header_list_size(max);
-        })
-    }
-
-    /// The HPACK dynamic table size the server may use.
-    pub fn header_table_size(&mut self, size: impl Into<Option<u32>>) -> &mut Self {
-        let size = size.into();
-        self.with(|c| c.hpack_table = size)
-    }
-
-    /// `SETTINGS_MAX_CONCURRENT_STREAMS` this side announces (streams the server may push).
-    pub fn max_concurrent_streams(&mut self, max: impl Into<Option<u32>>) -> &mut Self {
-        let max = max.into();
-        self.with(|c| c.stream_limit = max)
-    }
-
-    /// How many locally reset streams are remembered at once.
-    pub fn max_concurrent_reset_streams(&mut self, max: usize) -> &mut Self {
-        self.with(|c| {
-            c.h2.max_concurrent_reset_streams(max);
-        })
-    }
-
-    /// How many bytes a stream may have buffered for sending (default 1 MiB).
-    pub fn max_send_buf_size(&mut self, max: usize) -> &mut Self {
-        self.with(|c| {
-            c.h2.max_send_buffer_size(max);
-        })
-    }
-
-    /// How many streams the server may open and reset before they are accepted.
-    pub fn max_pending_accept_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
-        let max = max.into();
-        self.with(|c| c.pending_reset_limit = max)
-    }
-
-    /// How many streams this side may reset because of the server's errors before the
-    /// connection is closed (default 1024); `None` sets no limit.
-    pub fn max_local_error_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
-        let max = max.into();
-        self.with(|c| {
-            c.h2.max_local_error_reset_streams(max);
-        })
+    /// Whether to keep pinging while no stream is open (default `false`: an idle connection
+    /// is not pinged, and so cannot time out).
+    pub fn keep_alive_while_idle(&mut self, enabled: bool) -> &mut Self {
+        self.with(|c| c.keep_alive_while_idle = enabled)
     }
 
     /// How long a locally reset stream is remembered (to ignore frames still in flight).
     pub fn reset_stream_duration(&mut self, dur: Duration) -> &mut Self {
         self.with(|c| {
-            c.h2.reset_stream_duration(dur);
+            c.settings.h2_mut().reset_stream_duration(dur);
+        })
+    }
+
+    /// How many locally reset streams are remembered at once.
+    pub fn max_concurrent_reset_streams(&mut self, max: usize) -> &mut Self {
+        self.with(|c| {
+            c.settings.h2_mut().max_concurrent_reset_streams(max);
         })
     }
 
@@ -379,9 +287,8 @@ where
     {
         let config = self.config.clone();
         let exec = self.exec.clone();
-        let timer = self.timer.clone();
         async move {
-            let (tx, conn) = proto::handshake(io, &config, exec, timer).await?;
+            let (tx, conn) = proto::handshake(io, &config, exec).await?;
             Ok((
                 SendRequest {
                     tx,
@@ -390,19 +297,5 @@ where
                 Connection { conn },
             ))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Builder;
-
-    #[test]
-    fn the_builder_hands_back_the_executor_it_was_made_with() {
-        #[derive(Clone, Debug, PartialEq)]
-        struct Named(&'static str);
-        let builder = Builder::new(Named("pool-a"));
-        assert_eq!(builder.executor(), &Named("pool-a"));
-        assert_eq!(builder.clone().executor(), &Named("pool-a"));
     }
 }

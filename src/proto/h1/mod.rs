@@ -29,6 +29,7 @@ pub(crate) mod body_pump;
 pub(crate) mod buffer_pool;
 #[cfg(feature = "client")]
 pub(crate) mod client;
+pub(crate) mod conn_options;
 pub(crate) mod field_names;
 pub(crate) mod framing;
 pub(crate) mod head_encode;

@@ -9,9 +9,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use h2::client::{Connection, ResponseFuture};
@@ -21,67 +19,37 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use tokio::sync::{mpsc, oneshot};
 
-use super::ping::{KeepAliveConfig, Pings, Tracker, ADAPTIVE_START};
+use super::ping::{Pings, Tracker};
+use super::settings::{Defaults, Settings};
 use super::{declared_length, strip_connection_headers, BodyPump, Direction, Transport, Tunnel};
 use crate::body::Incoming;
 use crate::client::conn::TrySendError;
 use crate::rt::bounds::Http2ClientConnExec;
-use crate::rt::{Read, Timer, Write};
+use crate::rt::{Read, Write};
 
 /// Settings of a client connection; `client::conn::http2::Builder` fills them in.
-///
-/// `h2`'s own builder holds everything `h2` enforces; beside it are the settings this crate
-/// acts on itself and those `h2` cannot unset once set.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
-    pub(crate) h2: h2::client::Builder,
-    pub(crate) frame_limit: Option<u32>,
-    pub(crate) hpack_table: Option<u32>,
-    pub(crate) stream_limit: Option<u32>,
-    pub(crate) pending_reset_limit: Option<usize>,
-    pub(crate) adaptive_window: bool,
-    /// PING every `.0` (with a timer), fail if the PONG takes longer than `.1`; `.2` is
-    /// `keep_alive_while_idle`.
-    pub(crate) keep_alive: (Option<Duration>, Duration, bool),
+    /// What both roles have; the client-only `h2` settings are on its `h2` builder.
+    pub(crate) settings: Settings<h2::client::Builder>,
+    pub(crate) keep_alive_while_idle: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         // Upstream hyper's values, so servers see the same SETTINGS.
         let mut h2 = h2::client::Builder::new();
-        h2.initial_window_size(2 << 20)
-            .initial_connection_window_size(5 << 20)
-            .initial_max_send_streams(100)
-            .max_header_list_size(1 << 14)
-            .max_send_buffer_size(1 << 20)
-            .max_local_error_reset_streams(Some(1024))
-            .enable_push(false);
-        Config {
-            h2,
-            frame_limit: Some(1 << 14),
-            hpack_table: None,
+        h2.initial_max_send_streams(100).enable_push(false);
+        let defaults = Defaults {
+            stream_window: 2 << 20,
+            connection_window: 5 << 20,
+            send_buffer: 1 << 20,
             stream_limit: None,
-            pending_reset_limit: None,
-            adaptive_window: false,
-            keep_alive: (None, Duration::from_secs(20), false),
+        };
+        Config {
+            settings: Settings::new(h2, defaults),
+            keep_alive_while_idle: false,
         }
-    }
-}
-
-impl Config {
-    fn h2_builder(&self) -> h2::client::Builder {
-        let mut b = self.h2.clone();
-        if self.adaptive_window {
-            // Start from the protocol's default windows and grow them from measurements.
-            b.initial_window_size(ADAPTIVE_START)
-                .initial_connection_window_size(ADAPTIVE_START);
-        }
-        self.frame_limit.map(|n| b.max_frame_size(n));
-        self.hpack_table.map(|n| b.header_table_size(n));
-        self.stream_limit.map(|n| b.max_concurrent_streams(n));
-        self.pending_reset_limit
-            .map(|n| b.max_pending_accept_reset_streams(n));
-        b
     }
 }
 
@@ -151,26 +119,17 @@ pub(crate) async fn handshake<T, B, E>(
     io: T,
     config: &Config,
     exec: E,
-    timer: Option<Arc<dyn Timer + Send + Sync>>,
 ) -> crate::Result<(RequestTx<B>, ClientConn<T, B, E>)>
 where
     T: Read + Write + Unpin,
 {
     let (streams, mut conn) = config
+        .settings
         .h2_builder()
         .handshake::<_, Bytes>(Transport(io))
         .await
         .map_err(crate::Error::new_h2)?;
-    let (interval, timeout, while_idle) = config.keep_alive;
-    let keep_alive = interval
-        .zip(timer)
-        .map(|(interval, timer)| KeepAliveConfig {
-            interval,
-            timeout,
-            while_idle,
-            timer,
-        });
-    let mut pings = Pings::new(keep_alive, config.adaptive_window);
+    let mut pings = config.settings.pings(config.keep_alive_while_idle);
     if let Some(pings) = &mut pings {
         pings.start(conn.ping_pong());
     }

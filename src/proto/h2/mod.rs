@@ -2,11 +2,11 @@
 //!
 //! `h2` does the framing, HPACK, flow control and stream bookkeeping; this module connects it
 //! to the crate's API: the transport adapter below, the server connection and per-stream tasks
-//! in [`server`], the client's in [`client`], keep-alive and window sizing in [`ping`], and the
-//! body plumbing (received bodies are [`Incoming`](crate::body::Incoming) values backed by
-//! `h2::RecvStream`; outgoing bodies are pumped into `h2::SendStream` a chunk at a time, the
-//! next chunk only once the peer's flow-control window has room, so nothing is buffered
-//! without bound).
+//! in [`server`], the client's in [`client`], the settings both roles' builders share in
+//! [`settings`] (and their common setters in `shared_setters`), keep-alive and window sizing in [`ping`], and the body plumbing (received
+//! bodies are [`Incoming`](crate::body::Incoming) values backed by `h2::RecvStream`; outgoing
+//! bodies are pumped into `h2::SendStream` a chunk at a time, the next chunk only once the
+//! peer's flow-control window has room, so nothing is buffered without bound).
 //!
 //! Unlike HTTP/1, nothing here owns a write buffer of its own: `h2` owns the connection's
 //! output and its `Connection` future writes it out before it completes.
@@ -26,6 +26,8 @@ pub(crate) mod client;
 pub(crate) mod ping;
 #[cfg(feature = "server")]
 pub(crate) mod server;
+pub(crate) mod settings;
+mod shared_setters;
 
 /// Presents a transport with the crate's IO traits as the tokio IO traits `h2` works with.
 pub(crate) struct Transport<T>(pub(crate) T);

@@ -3,9 +3,7 @@
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use h2::server::{Connection, Handshake, SendResponse};
@@ -14,29 +12,21 @@ use http::header::{HeaderValue, CONTENT_LENGTH, DATE};
 use http::{Request, Response};
 use http_body::Body;
 
-use super::ping::{KeepAliveConfig, Pings, Tracker, ADAPTIVE_START};
+use super::ping::{Pings, Tracker};
+use super::settings::{Defaults, Settings};
 use super::{
     declared_length, reset_reason, strip_connection_headers, BodyPump, Direction, Transport, Tunnel,
 };
 use crate::body::Incoming;
 use crate::rt::bounds::Http2ServerConnExec;
-use crate::rt::{Read, Timer, Write};
+use crate::rt::{Read, Write};
 use crate::service::HttpService;
 
 /// Settings of a server connection; `server::conn::http2::Builder` fills them in.
-///
-/// Everything `h2` enforces lives in `h2`'s own builder; only what this crate does itself
-/// (and the few settings `h2` cannot unset once set) is kept beside it.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
-    pub(crate) h2: h2::server::Builder,
-    /// `SETTINGS_MAX_CONCURRENT_STREAMS`; `None` leaves it out of the SETTINGS frame.
-    pub(crate) stream_limit: Option<u32>,
-    pub(crate) hpack_table: Option<u32>,
-    pub(crate) pending_reset_limit: Option<usize>,
-    pub(crate) adaptive_window: bool,
-    /// PING every `.0` (with a timer), fail if the PONG takes longer than `.1`.
-    pub(crate) keep_alive: (Option<Duration>, Duration),
+    /// What both roles have.
+    pub(crate) settings: Settings<h2::server::Builder>,
     pub(crate) date_header: bool,
     pub(crate) connect_protocol: bool,
 }
@@ -44,20 +34,14 @@ pub(crate) struct Config {
 impl Default for Config {
     fn default() -> Self {
         // Upstream hyper's values, so peers see the same SETTINGS.
-        let mut h2 = h2::server::Builder::new();
-        h2.initial_window_size(1 << 20)
-            .initial_connection_window_size(1 << 20)
-            .max_frame_size(1 << 14)
-            .max_header_list_size(1 << 14)
-            .max_send_buffer_size(400 << 10)
-            .max_local_error_reset_streams(Some(1024));
-        Config {
-            h2,
+        let defaults = Defaults {
+            stream_window: 1 << 20,
+            connection_window: 1 << 20,
+            send_buffer: 400 << 10,
             stream_limit: Some(200),
-            hpack_table: None,
-            pending_reset_limit: None,
-            adaptive_window: false,
-            keep_alive: (None, Duration::from_secs(20)),
+        };
+        Config {
+            settings: Settings::new(h2::server::Builder::new(), defaults),
             date_header: true,
             connect_protocol: false,
         }
@@ -66,16 +50,7 @@ impl Default for Config {
 
 impl Config {
     fn h2_builder(&self) -> h2::server::Builder {
-        let mut b = self.h2.clone();
-        if self.adaptive_window {
-            // Start from the protocol's default windows and grow them from measurements.
-            b.initial_window_size(ADAPTIVE_START)
-                .initial_connection_window_size(ADAPTIVE_START);
-        }
-        self.stream_limit.map(|n| b.max_concurrent_streams(n));
-        self.hpack_table.map(|n| b.header_table_size(n));
-        self.pending_reset_limit
-            .map(|n| b.max_pending_accept_reset_streams(n));
+        let mut b = self.settings.h2_builder();
         if self.connect_protocol {
             b.enable_connect_protocol();
         }
@@ -120,25 +95,10 @@ where
     S: HttpService<Incoming>,
     E: Http2ServerConnExec<S::Future, S::ResBody>,
 {
-    pub(crate) fn new(
-        io: T,
-        service: S,
-        config: &Config,
-        exec: E,
-        timer: Option<Arc<dyn Timer + Send + Sync>>,
-    ) -> Self {
-        let (interval, timeout) = config.keep_alive;
+    pub(crate) fn new(io: T, service: S, config: &Config, exec: E) -> Self {
         // A server pings whether or not streams are open, as upstream's does, so that dead
         // connections are found.
-        let keep_alive = interval
-            .zip(timer)
-            .map(|(interval, timer)| KeepAliveConfig {
-                interval,
-                timeout,
-                while_idle: true,
-                timer,
-            });
-        let pings = Pings::new(keep_alive, config.adaptive_window);
+        let pings = config.settings.pings(true);
         Server {
             phase: Phase::Handshaking(config.h2_builder().handshake(Transport(io))),
             service,

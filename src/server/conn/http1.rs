@@ -19,10 +19,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::body::{Body, Incoming as IncomingBody};
-use crate::proto::h1::head_parse::HeadConfig;
-use crate::proto::h1::out_buf::WriteMode;
+use crate::proto::h1::conn_options::ConnOptions;
 use crate::proto::h1::server::{EndMode, Ended, FlushPolicy, ServerConfig, ServerConn};
-use crate::proto::h1::{DEFAULT_MAX_BUFFER_SIZE, MINIMUM_MAX_BUFFER_SIZE};
 use crate::rt::{Read, Timer, Write};
 use crate::service::HttpService;
 use crate::upgrade::Upgraded;
@@ -58,17 +56,11 @@ impl<T, S> Unpin for Connection<T, S> where S: HttpService<IncomingBody> {}
 /// ```
 #[derive(Clone, Debug)]
 pub struct Builder {
-    parser: httparse::ParserConfig,
+    options: ConnOptions,
     timer: Option<SharedTimer>,
     half_close: bool,
     keep_alive: bool,
-    title_case_headers: bool,
-    preserve_header_case: bool,
-    max_headers: Option<usize>,
-    max_header_size: Option<usize>,
     header_read_timeout: HeaderReadTimeout,
-    writev: Option<bool>,
-    max_buf_size: Option<usize>,
     pipeline_flush: Option<bool>,
     date_header: bool,
 }
@@ -116,6 +108,15 @@ where
     S: HttpService<IncomingBody>,
 {
     inner: Option<Connection<T, S>>,
+}
+
+/// Ends an upgrade the connection agreed to but cannot hand its transport to: without
+/// `with_upgrades` the transport type is not known to be `Send`. The waiting side learns why
+/// no upgrade comes.
+fn refuse_upgrade(ended: Ended) {
+    if let Ended::Upgrade(pending) = ended {
+        pending.manual();
+    }
 }
 
 impl<I, B, S> Connection<I, S>
@@ -170,11 +171,9 @@ where
         S: Unpin,
         S::Future: Unpin,
     {
-        self.conn.poll_conn(cx, EndMode::KeepOpen).map_ok(|ended| {
-            if let Ended::Upgrade(pending) = ended {
-                pending.manual();
-            }
-        })
+        self.conn
+            .poll_conn(cx, EndMode::KeepOpen)
+            .map_ok(refuse_upgrade)
     }
 
     /// Serves the connection to its end without shutting the transport down, then returns
@@ -191,9 +190,7 @@ where
                 Poll::Ready(result) => {
                     let conn = slot.take().expect("present: checked above");
                     Poll::Ready(result.map(|ended| {
-                        if let Ended::Upgrade(pending) = ended {
-                            pending.manual();
-                        }
+                        refuse_upgrade(ended);
                         conn.into_parts()
                     }))
                 }
@@ -213,13 +210,9 @@ where
     type Output = crate::Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.conn.poll_conn(cx, EndMode::Shutdown).map_ok(|ended| {
-            if let Ended::Upgrade(pending) = ended {
-                // Without `with_upgrades` the transport type is not known to be `Send`, so
-                // it cannot be handed over; tell the waiting side why.
-                pending.manual();
-            }
-        })
+        self.conn
+            .poll_conn(cx, EndMode::Shutdown)
+            .map_ok(refuse_upgrade)
     }
 }
 
@@ -234,17 +227,11 @@ impl Builder {
     #[allow(clippy::new_without_default)] // upstream's API has no `Default` impl
     pub fn new() -> Self {
         Builder {
-            parser: httparse::ParserConfig::default(),
+            options: ConnOptions::default(),
             timer: None,
             half_close: false,
             keep_alive: true,
-            title_case_headers: false,
-            preserve_header_case: false,
-            max_headers: None,
-            max_header_size: None,
             header_read_timeout: HeaderReadTimeout::Default,
-            writev: None,
-            max_buf_size: None,
             pipeline_flush: None,
             date_header: true,
         }
@@ -271,7 +258,7 @@ impl Builder {
     ///
     /// Default is `false`.
     pub fn title_case_headers(&mut self, enabled: bool) -> &mut Self {
-        self.with(|b| b.title_case_headers = enabled)
+        self.with(|b| b.options.title_case_headers = enabled)
     }
 
     /// Whether a request line may separate its parts with more than one space.
@@ -279,7 +266,8 @@ impl Builder {
     /// Default is `false`.
     pub fn allow_multiple_spaces_in_request_line_delimiters(&mut self, enabled: bool) -> &mut Self {
         self.with(|b| {
-            b.parser
+            b.options
+                .parser
                 .allow_multiple_spaces_in_request_line_delimiters(enabled);
         })
     }
@@ -289,7 +277,7 @@ impl Builder {
     /// Default is `false`.
     pub fn ignore_invalid_headers(&mut self, enabled: bool) -> &mut Builder {
         self.with(|b| {
-            b.parser.ignore_invalid_headers_in_requests(enabled);
+            b.options.parser.ignore_invalid_headers_in_requests(enabled);
         })
     }
 
@@ -300,7 +288,7 @@ impl Builder {
     ///
     /// Default is `false`.
     pub fn preserve_header_case(&mut self, enabled: bool) -> &mut Self {
-        self.with(|b| b.preserve_header_case = enabled)
+        self.with(|b| b.options.preserve_header_case = enabled)
     }
 
     /// The most header fields a request may have; more is answered with
@@ -309,7 +297,7 @@ impl Builder {
     /// Up to the default of 100 the parser works on the stack; a larger limit costs an
     /// allocation per request.
     pub fn max_headers(&mut self, val: usize) -> &mut Self {
-        self.with(|b| b.max_headers = Some(val))
+        self.with(|b| b.options.max_headers = Some(val))
     }
 
     /// The largest request head (request line and headers) in bytes; larger is answered with
@@ -317,7 +305,7 @@ impl Builder {
     ///
     /// Without it, [`max_buf_size`](Builder::max_buf_size) bounds heads. Default is `None`.
     pub fn max_header_size(&mut self, val: usize) -> &mut Self {
-        self.with(|b| b.max_header_size = Some(val))
+        self.with(|b| b.options.max_header_size = Some(val))
     }
 
     /// How long a client may take to send a complete request head, including the wait for
@@ -336,7 +324,7 @@ impl Builder {
     /// Default asks the transport ([`Write::is_write_vectored`]). Either way, the bytes on
     /// the wire are the same.
     pub fn writev(&mut self, val: bool) -> &mut Self {
-        self.with(|b| b.writev = Some(val))
+        self.with(|b| b.options.writev = Some(val))
     }
 
     /// The most bytes buffered for an incomplete request head, and the output size at which
@@ -348,11 +336,7 @@ impl Builder {
     ///
     /// If `max` is less than 8192.
     pub fn max_buf_size(&mut self, max: usize) -> &mut Self {
-        assert!(
-            max >= MINIMUM_MAX_BUFFER_SIZE,
-            "max_buf_size must be at least {MINIMUM_MAX_BUFFER_SIZE} bytes"
-        );
-        self.with(|b| b.max_buf_size = Some(max))
+        self.with(|b| b.options.max_buf_size(max))
     }
 
     /// Whether responses carry a `date` header (when the service did not set one).
@@ -415,23 +399,11 @@ impl Builder {
             _ => None,
         };
         ServerConfig {
-            head: HeadConfig {
-                parser: self.parser.clone(),
-                max_headers: self.max_headers,
-                max_header_size: self.max_header_size,
-                max_buf: self.max_buf_size.unwrap_or(DEFAULT_MAX_BUFFER_SIZE),
-                preserve_case: self.preserve_header_case,
-            },
+            head: self.options.head_config(),
             keep_alive: self.keep_alive,
             half_close: self.half_close,
-            title_case: self.title_case_headers,
-            write_mode: self.writev.map(|v| {
-                if v {
-                    WriteMode::Queue
-                } else {
-                    WriteMode::Flatten
-                }
-            }),
+            title_case: self.options.title_case_headers,
+            write_mode: self.options.write_mode(),
             flush: match self.pipeline_flush {
                 Some(false) => FlushPolicy::EachResponse,
                 Some(true) | None => FlushPolicy::BeforeWaiting,

@@ -10,7 +10,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use http_body::Body;
 
@@ -70,23 +69,15 @@ impl<T, S, E> Unpin for Connection<T, S, E> where S: HttpService<Incoming> {}
 /// The defaults are upstream hyper's: 1 MiB stream and connection windows, 16 KiB frames, 200
 /// concurrent streams, 16 KiB of headers, 400 KiB of send buffer per stream, no keep-alive
 /// pings, a `Date` header on every response.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Builder<E> {
     exec: E,
-    timer: Option<Arc<dyn Timer + Send + Sync>>,
-    config: Config,
+    pub(crate) config: Config,
 }
 
-impl<E> fmt::Debug for Builder<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("config", &self.config)
-            .field("timer", &self.timer.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
+// The setters the client's builder has too are in `proto::h2::shared_setters`.
 impl<E> Builder<E> {
+    /// Applies a setting of this role's.
     fn with(&mut self, change: impl FnOnce(&mut Config)) -> &mut Self {
         change(&mut self.config);
         self
@@ -96,7 +87,6 @@ impl<E> Builder<E> {
     pub fn new(exec: E) -> Self {
         Builder {
             exec,
-            timer: None,
             config: Config::default(),
         }
     }
@@ -106,98 +96,13 @@ impl<E> Builder<E> {
         &self.exec
     }
 
-    /// Sets whether every response gets a `Date` header (default `true`).
-    pub fn auto_date_header(&mut self, enabled: bool) -> &mut Self {
-        self.with(|c| c.date_header = enabled)
-    }
-
-    /// The timer for keep-alive pings; without one, `keep_alive_interval` has no effect.
-    pub fn timer<M>(&mut self, timer: M) -> &mut Self
-    where
-        M: Timer + Send + Sync + 'static,
-    {
-        self.timer = Some(Arc::new(timer));
-        self
-    }
-
-    /// Sends a PING after this much time without one (needs a `timer`); `None` disables.
-    pub fn keep_alive_interval(&mut self, interval: impl Into<Option<Duration>>) -> &mut Self {
-        let interval = interval.into();
-        self.with(|c| c.keep_alive.0 = interval)
-    }
-
-    /// How long to wait for a PING's acknowledgement before closing the connection with an
-    /// error for which `is_timeout()` is true (default 20 s).
-    pub fn keep_alive_timeout(&mut self, timeout: Duration) -> &mut Self {
-        self.with(|c| c.keep_alive.1 = timeout)
-    }
-
-    /// The `SETTINGS_INITIAL_WINDOW_SIZE` for streams (default 1 MiB). `None` keeps the default.
-    pub fn initial_stream_window_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
-        if let Some(sz) = sz.into() {
-            self.with(|c| {
-                c.adaptive_window = false;
-                c.h2.initial_window_size(sz);
-            });
-        }
-        self
-    }
-
-    /// The connection-level flow-control window (default 1 MiB). `None` keeps the default.
-    pub fn initial_connection_window_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
-        if let Some(sz) = sz.into() {
-            self.with(|c| {
-                c.adaptive_window = false;
-                c.h2.initial_connection_window_size(sz);
-            });
-        }
-        self
-    }
-
-    /// Sizes the flow-control windows from the measured bandwidth-delay product: they start at
-    /// the protocol's 64 KiB and grow (up to 16 MiB) while data fills them within a PING round
-    /// trip. Setting a window size explicitly turns this off again.
-    pub fn adaptive_window(&mut self, enabled: bool) -> &mut Self {
-        self.with(|c| c.adaptive_window = enabled)
-    }
-
     /// The largest frame payload the peer may send (default 16 KiB). `None` keeps the default.
     pub fn max_frame_size(&mut self, sz: impl Into<Option<u32>>) -> &mut Self {
-        if let Some(sz) = sz.into() {
-            self.with(|c| {
-                c.h2.max_frame_size(sz);
-            });
+        // Unlike the client's, `None` does not take the size out of the SETTINGS frame.
+        match sz.into() {
+            Some(sz) => self.with(|c| c.settings.frame_limit(Some(sz))),
+            None => self,
         }
-        self
-    }
-
-    /// `SETTINGS_MAX_CONCURRENT_STREAMS` (default 200); `None` sets no limit.
-    pub fn max_concurrent_streams(&mut self, max: impl Into<Option<u32>>) -> &mut Self {
-        let max = max.into();
-        self.with(|c| c.stream_limit = max)
-    }
-
-    /// How many streams the peer may open and reset before they are accepted (a defence
-    /// against rapid-reset floods); `None` keeps `h2`'s default.
-    pub fn max_pending_accept_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
-        let max = max.into();
-        self.with(|c| c.pending_reset_limit = max)
-    }
-
-    /// How many streams this side may reset because of the peer's errors before the
-    /// connection is closed (default 1024); `None` sets no limit.
-    pub fn max_local_error_reset_streams(&mut self, max: impl Into<Option<usize>>) -> &mut Self {
-        let max = max.into();
-        self.with(|c| {
-            c.h2.max_local_error_reset_streams(max);
-        })
-    }
-
-    /// How many bytes a stream may have buffered for sending (default 400 KiB).
-    pub fn max_send_buf_size(&mut self, max: usize) -> &mut Self {
-        self.with(|c| {
-            c.h2.max_send_buffer_size(max);
-        })
     }
 
     /// Accepts extended CONNECT requests (RFC 8441); their `:protocol` appears as an
@@ -206,17 +111,17 @@ impl<E> Builder<E> {
         self.with(|c| c.connect_protocol = true)
     }
 
-    /// The HPACK dynamic table size the peer may use (`SETTINGS_HEADER_TABLE_SIZE`).
-    pub fn header_table_size(&mut self, size: impl Into<Option<u32>>) -> &mut Self {
-        let size = size.into();
-        self.with(|c| c.hpack_table = size)
+    /// The timer for keep-alive pings; without one, `keep_alive_interval` has no effect.
+    pub fn timer<M>(&mut self, timer: M) -> &mut Self
+    where
+        M: Timer + Send + Sync + 'static,
+    {
+        self.with(|c| c.settings.timer(Arc::new(timer)))
     }
 
-    /// The largest header list the peer may send (default 16 KiB).
-    pub fn max_header_list_size(&mut self, max: u32) -> &mut Self {
-        self.with(|c| {
-            c.h2.max_header_list_size(max);
-        })
+    /// Sets whether every response gets a `Date` header (default `true`).
+    pub fn auto_date_header(&mut self, enabled: bool) -> &mut Self {
+        self.with(|c| c.date_header = enabled)
     }
 
     /// Serves `service` on `io`; the connection runs when the returned future is polled.
@@ -230,27 +135,7 @@ impl<E> Builder<E> {
         Bd::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
         Connection {
-            server: Server::new(
-                io,
-                service,
-                &self.config,
-                self.exec.clone(),
-                self.timer.clone(),
-            ),
+            server: Server::new(io, service, &self.config, self.exec.clone()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Builder;
-
-    #[test]
-    fn the_builder_hands_back_the_executor_it_was_made_with() {
-        #[derive(Clone, Debug, PartialEq)]
-        struct Named(&'static str);
-        let mut builder = Builder::new(Named("streams"));
-        builder.max_concurrent_streams(10);
-        assert_eq!(builder.executor(), &Named("streams"));
     }
 }
