@@ -11,14 +11,12 @@
 //! response heads (interim ones go to the request's `OnInformational`), and giving errors to
 //! the request they concern, or back to a queued request that never started.
 use std::convert::Infallible;
-use std::error::Error as StdError;
 use std::task::{Context, Poll};
 
 use http::header;
 use http::{Request, Response};
-use http_body::Body;
 
-use super::engine::{Conn, Core, NextMessage, Reading, Role, Settings, Unread, Writing};
+use super::engine::{Conn, Core, Io, Reading, Role, SendBody, Settings, Unread, Writing};
 use super::framing::encode::{BodyEncoder, BodySize};
 use super::head_encode::request as request_head;
 use super::head_parse::response::{self as response_head, FinalResponse, ParsedResponse};
@@ -30,7 +28,6 @@ use crate::body::Incoming;
 use crate::client::dispatch::{Callback, Receiver, TrySendError};
 use crate::error::{Error, Kind};
 use crate::ext::OnInformational;
-use crate::rt::{Read, Write};
 
 use super::engine::FlushPolicy;
 pub(crate) use super::engine::{EndMode, Ended};
@@ -67,12 +64,7 @@ pub(crate) struct Client<B> {
     kept_alive: bool,
 }
 
-impl<I, B> Conn<I, Client<B>, B>
-where
-    I: Read + Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
+impl<I: Io, B: SendBody> Conn<I, Client<B>, B> {
     pub(crate) fn new(io: I, requests: Requests<B>, cfg: ClientConfig) -> Self {
         let ClientConfig {
             mut head,
@@ -112,16 +104,8 @@ where
     }
 }
 
-impl<B> Role<B> for Client<B>
-where
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
-    fn poll_read_head<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) -> crate::Result<bool> {
+impl<I: Io, B: SendBody> Role<I, B> for Client<B> {
+    fn poll_head(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool> {
         match core.reading {
             Reading::Idle => self.expect_silence(core, cx),
             Reading::Head => self.poll_response_head(core, cx),
@@ -129,20 +113,16 @@ where
         }
     }
 
-    fn poll_next_message<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) -> crate::Result<NextMessage> {
+    fn poll_start(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool> {
         if !matches!(core.reading, Reading::Idle) || self.requests_closed || !core.keep_alive {
-            return Ok(NextMessage::NotYet);
+            return Ok(false);
         }
         loop {
             match self.requests.poll_recv(cx) {
-                Poll::Pending => return Ok(NextMessage::NotYet),
+                Poll::Pending => return Ok(false),
                 Poll::Ready(None) => {
                     self.requests_closed = true;
-                    return Ok(NextMessage::StateChanged);
+                    return Ok(true);
                 }
                 Poll::Ready(Some((request, mut reply))) => {
                     if reply.poll_canceled(cx).is_ready() {
@@ -150,14 +130,14 @@ where
                         continue;
                     }
                     self.start_request(core, request, reply);
-                    return Ok(NextMessage::Started);
+                    return Ok(true);
                 }
             }
         }
     }
 
     /// A client that can no longer read is done, as is one whose handle is gone while idle.
-    fn is_finished<I>(&self, core: &Core<I, B>) -> bool {
+    fn is_finished(&self, core: &Core<I, B>) -> bool {
         matches!(core.reading, Reading::Closed)
             || (self.requests_closed
                 && matches!(core.reading, Reading::Idle)
@@ -168,12 +148,7 @@ where
         self.kept_alive = true;
     }
 
-    fn on_body_unread<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        _cx: &mut Context<'_>,
-        why: Unread,
-    ) {
+    fn on_body_unread(&mut self, why: Unread, core: &mut Core<I, B>, _cx: &mut Context<'_>) {
         match why {
             // Nobody reads the rest; the connection cannot be reused.
             Unread::Unwanted | Unread::Refused => core.close_reading(),
@@ -181,10 +156,25 @@ where
         }
     }
 
+    fn claim_error(&mut self, err: Error) -> Option<Error> {
+        self.report(err)
+    }
+
+    /// Requests queued behind the last exchange never start: they go back to their senders
+    /// now, not when the connection is dropped. An upgrade keeps the channel open (and not
+    /// ready) until the transport is taken out of the connection.
+    fn on_ending(&mut self, core: &mut Core<I, B>) {
+        if core.upgrade.is_none() {
+            self.requests.cancel_queued();
+        }
+    }
+}
+
+impl<B: SendBody> Client<B> {
     /// Gives a connection error to whoever can use it: the request in flight, else a queued
     /// request that never started (which gets its request back, to retry elsewhere). Returns
     /// the error if nobody took it; then the connection itself fails with it.
-    fn claim_error(&mut self, err: Error) -> Option<Error> {
+    fn report(&mut self, err: Error) -> Option<Error> {
         if let Some(reply) = self.reply.take() {
             reply.send(Err(TrySendError {
                 error: err,
@@ -208,23 +198,8 @@ where
         }
     }
 
-    /// Requests queued behind the last exchange never start: they go back to their senders
-    /// now, not when the connection is dropped. An upgrade keeps the channel open (and not
-    /// ready) until the transport is taken out of the connection.
-    fn on_ending<I>(&mut self, core: &mut Core<I, B>) {
-        if core.upgrade.is_none() {
-            self.requests.cancel_queued();
-        }
-    }
-}
-
-impl<B> Client<B>
-where
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
     /// Between exchanges the server must not send anything; EOF then is a clean close.
-    fn expect_silence<I: Read + Write + Unpin>(
+    fn expect_silence<I: Io>(
         &mut self,
         core: &mut Core<I, B>,
         cx: &mut Context<'_>,
@@ -246,7 +221,7 @@ where
         }
     }
 
-    fn poll_response_head<I: Read + Write + Unpin>(
+    fn poll_response_head<I: Io>(
         &mut self,
         core: &mut Core<I, B>,
         cx: &mut Context<'_>,
@@ -302,12 +277,8 @@ where
     /// request waiting for it. If the error reached a request, the connection then ends as
     /// a closed one does, shutting its transport down; if it reached nobody, it fails the
     /// connection. Upstream's dispatcher treats head errors the same way.
-    fn fail_head<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        err: Error,
-    ) -> crate::Result<bool> {
-        match self.claim_error(err) {
+    fn fail_head<I: Io>(&mut self, core: &mut Core<I, B>, err: Error) -> crate::Result<bool> {
+        match self.report(err) {
             None => {
                 core.close_reading();
                 Ok(true)
@@ -316,7 +287,7 @@ where
         }
     }
 
-    fn deliver<I: Read + Write + Unpin>(
+    fn deliver<I: Io>(
         &mut self,
         core: &mut Core<I, B>,
         response: FinalResponse,
@@ -344,7 +315,7 @@ where
         Ok(())
     }
 
-    fn start_request<I: Read + Write + Unpin>(
+    fn start_request<I: Io>(
         &mut self,
         core: &mut Core<I, B>,
         request: Request<B>,

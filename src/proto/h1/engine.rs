@@ -28,11 +28,13 @@
 //! - The exchange loop returns `Pending` only after every part it waits for (transport, bodies,
 //!   the role's service or request queue, timers) registered the task's waker, and never while
 //!   bytes it encoded sit unwritten in a buffer that has room: they are written first.
-//! - A transport that failed ends the connection at once with the failure, given to whoever
-//!   the role hands it to (a client's request in flight) or else returned; polled again, the
-//!   connection resolves `Ok(Ended::Closed)`. Any other error first lets what is owed drain,
-//!   leaves the transport open (as upstream does when an error ends its dispatch loop), and
-//!   is then reported.
+//! - An error that ends the exchanges is offered to the role first (a client hands it to the
+//!   request in flight, or back to a queued one that never started); the connection fails
+//!   with it only if nobody took it, and otherwise resolves `Ok`. One rule for both
+//!   roles when the transport failed: that happens at once, since nothing owed can reach the
+//!   peer any more, and polled again the connection resolves `Ok(Ended::Closed)`. Any other
+//!   error lets what is owed drain first and leaves the transport open, as upstream does
+//!   when an error ends its dispatch loop.
 use std::error::Error as StdError;
 use std::task::{Context, Poll};
 
@@ -51,6 +53,24 @@ use crate::body::{Incoming, Sender};
 use crate::error::{Error, Kind};
 use crate::rt::{Read, Write};
 use crate::upgrade;
+
+/// The IO object a connection runs on.
+pub(crate) trait Io: Read + Write + Unpin {}
+
+impl<T: Read + Write + Unpin> Io for T {}
+
+/// A body a connection sends; its errors become the connection's user body errors.
+pub(crate) trait SendBody:
+    Body<Error: Into<Box<dyn StdError + Send + Sync>>> + 'static
+{
+}
+
+impl<T> SendBody for T
+where
+    T: Body + 'static,
+    T::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+}
 
 /// Rounds of work per poll before the connection yields to other tasks.
 const ROUNDS_PER_POLL: usize = 16;
@@ -139,50 +159,29 @@ pub(crate) enum Unread {
     TrailersRefused,
 }
 
-/// What [`Role::poll_next_message`] did.
-pub(crate) enum NextMessage {
-    /// No message is ready; whatever it waits for registered the waker.
-    NotYet,
-    /// A head was encoded and writing moved on from `Idle`.
-    Started,
-    /// No message, but the role's state changed (a client's handle was dropped).
-    StateChanged,
-}
-
 /// What differs between the server and the client. Each method gets the engine's shared
 /// state ([`Core`]) beside the role's own.
-pub(crate) trait Role<B: Body> {
+pub(crate) trait Role<I, B: Body> {
     /// Advances reading while no body is being received: waiting for and parsing a head
     /// (`Idle`, `Head`; a parsed head starts receiving its body), and what a role still reads
     /// once reading closed (`Closed`). Returns whether anything changed.
-    fn poll_read_head<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) -> crate::Result<bool>;
+    fn poll_head(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool>;
 
     /// With writing `Idle`: encodes the head of the next outgoing message if one is ready,
-    /// and starts its body (see [`Core::start_body`]).
-    fn poll_next_message<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) -> crate::Result<NextMessage>;
+    /// and starts its body (see [`Core::start_body`]). Returns whether anything changed: a
+    /// message started, or the role's own state did (a client's handle was dropped); if
+    /// not, what the role waits for registered the waker.
+    fn poll_start(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool>;
 
     /// Whether the role has nothing more to do, besides the engine's own reason (writing
     /// closed).
-    fn is_finished<I>(&self, core: &Core<I, B>) -> bool;
+    fn is_finished(&self, core: &Core<I, B>) -> bool;
 
     /// An exchange completed and the connection is kept for the next one.
     fn on_exchange_kept(&mut self);
 
     /// The body being received will not be read to its receiver any further.
-    fn on_body_unread<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-        why: Unread,
-    );
+    fn on_body_unread(&mut self, why: Unread, core: &mut Core<I, B>, cx: &mut Context<'_>);
 
     /// The exchanges failed with `err`: gives it to whoever can use it. The connection fails
     /// with what is returned.
@@ -193,28 +192,19 @@ pub(crate) trait Role<B: Body> {
 
     /// Waiting with no exchange under way and nothing read ahead: a server gives its buffers
     /// back then (it may hold many idle keep-alive connections).
-    fn releases_buffers_while_idle<I>(&self, _core: &Core<I, B>) -> bool {
+    fn releases_buffers_while_idle(&self, _core: &Core<I, B>) -> bool {
         false
     }
 
     /// The exchanges ended without the transport failing; the ending starts.
-    fn on_ending<I>(&mut self, _core: &mut Core<I, B>) {}
+    fn on_ending(&mut self, _core: &mut Core<I, B>) {}
 
     /// Each poll while owed bytes drain.
-    fn poll_while_draining<I: Read + Write + Unpin>(
-        &mut self,
-        _core: &mut Core<I, B>,
-        _cx: &mut Context<'_>,
-    ) {
-    }
+    fn poll_while_draining(&mut self, _core: &mut Core<I, B>, _cx: &mut Context<'_>) {}
 
     /// After everything owed was written (and the transport shut down, if asked), before a
     /// plain ending resolves.
-    fn poll_after_end<I: Read + Write + Unpin>(
-        &mut self,
-        _core: &mut Core<I, B>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<()> {
+    fn poll_after_end(&mut self, _core: &mut Core<I, B>, _cx: &mut Context<'_>) -> Poll<()> {
         Poll::Ready(())
     }
 }
@@ -222,41 +212,36 @@ pub(crate) trait Role<B: Body> {
 /// The state both roles share: the transport, the exchange's two halves, and what the current
 /// exchange decided about the connection.
 pub(crate) struct Core<I, B: Body> {
-    pub(crate) transport: Transport<I, B::Data>,
-    pub(crate) head: HeadConfig,
-    pub(crate) title_case: bool,
+    pub(super) transport: Transport<I, B::Data>,
+    pub(super) head: HeadConfig,
+    pub(super) title_case: bool,
     half_close: bool,
     flush: FlushPolicy,
     pump: BodyPump<B>,
-    pub(crate) reading: Reading,
-    pub(crate) writing: Writing,
+    pub(super) reading: Reading,
+    pub(super) writing: Writing,
     /// False once anything rules out another exchange on this connection.
-    pub(crate) keep_alive: bool,
+    pub(super) keep_alive: bool,
     /// Version of the peer's last message; outgoing heads adapt to it.
-    pub(crate) peer_version: Version,
+    pub(super) peer_version: Version,
     /// The method of the request of the current exchange.
-    pub(crate) request_method: Option<Method>,
+    pub(super) request_method: Option<Method>,
     /// The outgoing body may end with trailers (a client always; a server when asked).
-    pub(crate) trailers_allowed: bool,
+    pub(super) trailers_allowed: bool,
     /// Write out what is owed at the next chance (after a message, [`FlushPolicy::EachResponse`]).
     write_now: bool,
-    pub(crate) upgrade: Option<upgrade::Pending>,
+    pub(super) upgrade: Option<upgrade::Pending>,
     /// An error to report once the connection ended (after what is owed was written).
-    pub(crate) error: Option<Error>,
+    pub(super) error: Option<Error>,
     /// The exchanges ended with an error: what is owed is still written, but the transport
     /// is not shut down, as upstream leaves it when an error ends its dispatch loop.
-    pub(crate) failed_unanswered: bool,
-    pub(crate) scratch: HeadScratch,
+    pub(super) failed_unanswered: bool,
+    pub(super) scratch: HeadScratch,
     /// The header map of the last outgoing head, emptied, for the next parsed one.
-    pub(crate) spare_headers: Option<HeaderMap>,
+    pub(super) spare_headers: Option<HeaderMap>,
 }
 
-impl<I, B> Core<I, B>
-where
-    I: Read + Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
+impl<I: Io, B: SendBody> Core<I, B> {
     /// How many more bytes an incomplete head may take.
     pub(crate) fn head_room(&mut self) -> usize {
         let buffered = self.transport.read_buf().len();
@@ -343,14 +328,14 @@ where
     }
 
     /// Feeds the body being received to its receiver; returns whether anything changed.
-    fn poll_incoming<R: Role<B>>(&mut self, role: &mut R, cx: &mut Context<'_>) -> bool {
+    fn poll_incoming<R: Role<I, B>>(&mut self, role: &mut R, cx: &mut Context<'_>) -> bool {
         let Reading::Body(reader) = &mut self.reading else {
             return false;
         };
         match reader.tx.poll_ready(cx) {
             Poll::Pending => return false,
             Poll::Ready(Err(_gone)) => {
-                role.on_body_unread(self, cx, Unread::Unwanted);
+                role.on_body_unread(Unread::Unwanted, self, cx);
                 return true;
             }
             Poll::Ready(Ok(())) => {}
@@ -365,7 +350,7 @@ where
             Poll::Pending => return false,
             Poll::Ready(Ok(BodyPiece::Data(chunk))) => {
                 if reader.tx.try_send_data(chunk).is_err() {
-                    role.on_body_unread(self, cx, Unread::Refused);
+                    role.on_body_unread(Unread::Refused, self, cx);
                 } else if reader.decoder.is_complete() {
                     self.finish_incoming_for(role, cx, None);
                 }
@@ -381,14 +366,14 @@ where
         true
     }
 
-    fn finish_incoming_for<R: Role<B>>(
+    fn finish_incoming_for<R: Role<I, B>>(
         &mut self,
         role: &mut R,
         cx: &mut Context<'_>,
         trailers: Option<HeaderMap>,
     ) {
         if !self.finish_incoming(trailers) {
-            role.on_body_unread(self, cx, Unread::TrailersRefused);
+            role.on_body_unread(Unread::TrailersRefused, self, cx);
         }
     }
 
@@ -414,71 +399,73 @@ where
         }
     }
 
-    fn poll_read_side<R: Role<B>>(
+    /// Calls `step` until it changes nothing; returns whether any call did.
+    fn repeat<R: Role<I, B>>(
+        &mut self,
+        role: &mut R,
+        cx: &mut Context<'_>,
+        step: fn(&mut Self, &mut R, &mut Context<'_>) -> crate::Result<bool>,
+    ) -> crate::Result<bool> {
+        let mut progress = false;
+        while step(self, role, cx)? {
+            progress = true;
+        }
+        Ok(progress)
+    }
+
+    /// One step of receiving; whether it changed anything.
+    fn read_step<R: Role<I, B>>(
         &mut self,
         role: &mut R,
         cx: &mut Context<'_>,
     ) -> crate::Result<bool> {
-        let mut progress = false;
-        loop {
-            let advanced = match self.reading {
-                Reading::Body(_) => self.poll_incoming(role, cx),
-                Reading::Done => {
-                    self.watch_for_eof(cx)?;
-                    return Ok(progress);
-                }
-                Reading::Idle | Reading::Head | Reading::Closed => role.poll_read_head(self, cx)?,
-            };
-            if !advanced {
-                return Ok(progress);
+        match self.reading {
+            Reading::Body(_) => Ok(self.poll_incoming(role, cx)),
+            Reading::Done => {
+                self.watch_for_eof(cx)?;
+                Ok(false)
             }
-            progress = true;
+            Reading::Idle | Reading::Head | Reading::Closed => role.poll_head(self, cx),
         }
     }
 
-    fn poll_write_side<R: Role<B>>(
+    /// One step of sending; whether it changed anything.
+    fn write_step<R: Role<I, B>>(
         &mut self,
         role: &mut R,
         cx: &mut Context<'_>,
     ) -> crate::Result<bool> {
-        let mut progress = false;
-        loop {
-            match self.writing {
-                Writing::Idle => match role.poll_next_message(self, cx)? {
-                    NextMessage::NotYet => return Ok(progress),
-                    NextMessage::StateChanged => return Ok(true),
-                    NextMessage::Started => {}
-                },
-                Writing::Body => {
-                    let pumped = self.pump.poll_pump(
-                        cx,
-                        self.transport.out(),
-                        self.trailers_allowed,
-                        self.title_case,
-                    );
-                    match pumped {
-                        Poll::Pending => return Ok(progress),
-                        Poll::Ready(Ok(Pumped::More)) => {}
-                        Poll::Ready(Ok(Pumped::Finished { ends_by_closing })) => {
-                            if ends_by_closing {
-                                self.keep_alive = false;
-                            }
-                            self.writing = Writing::Done;
+        match self.writing {
+            Writing::Idle => role.poll_start(self, cx),
+            Writing::Body => {
+                let pumped = self.pump.poll_pump(
+                    cx,
+                    self.transport.out(),
+                    self.trailers_allowed,
+                    self.title_case,
+                );
+                match pumped {
+                    Poll::Pending => Ok(false),
+                    Poll::Ready(Ok(Pumped::More)) => Ok(true),
+                    Poll::Ready(Ok(Pumped::Finished { ends_by_closing })) => {
+                        if ends_by_closing {
+                            self.keep_alive = false;
                         }
-                        Poll::Ready(Err(err)) => {
-                            self.writing = Writing::Closed;
-                            return Err(err);
-                        }
+                        self.writing = Writing::Done;
+                        Ok(true)
+                    }
+                    Poll::Ready(Err(err)) => {
+                        self.writing = Writing::Closed;
+                        Err(err)
                     }
                 }
-                Writing::Done | Writing::Closed => return Ok(progress),
             }
-            progress = true;
+            Writing::Done | Writing::Closed => Ok(false),
         }
     }
 
     /// Moves on once both halves of the current exchange are complete.
-    fn complete_exchange<R: Role<B>>(&mut self, role: &mut R) -> bool {
+    fn complete_exchange<R: Role<I, B>>(&mut self, role: &mut R) -> bool {
         if !matches!(self.writing, Writing::Done)
             || !matches!(self.reading, Reading::Done | Reading::Closed)
         {
@@ -500,15 +487,15 @@ where
     }
 
     /// Runs exchanges until the connection is finished (`Ready(Ok)`), fails, or has to wait.
-    fn poll_exchanges<R: Role<B>>(
+    fn poll_exchanges<R: Role<I, B>>(
         &mut self,
         role: &mut R,
         cx: &mut Context<'_>,
     ) -> Poll<crate::Result<()>> {
         role.before_exchanges();
         for _ in 0..ROUNDS_PER_POLL {
-            let mut progress = self.poll_read_side(role, cx)?;
-            progress |= self.poll_write_side(role, cx)?;
+            let mut progress = self.repeat(role, cx, Self::read_step)?;
+            progress |= self.repeat(role, cx, Self::write_step)?;
             progress |= self.complete_exchange(role);
             if matches!(self.writing, Writing::Closed) || role.is_finished(self) {
                 return Poll::Ready(Ok(()));
@@ -555,13 +542,7 @@ pub(crate) struct Conn<I, R, B: Body> {
     ending: Option<Ending>,
 }
 
-impl<I, R, B> Conn<I, R, B>
-where
-    I: Read + Write + Unpin,
-    R: Role<B>,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
+impl<I: Io, R: Role<I, B>, B: SendBody> Conn<I, R, B> {
     pub(crate) fn with_role(transport: Transport<I, B::Data>, settings: Settings, role: R) -> Self {
         let Settings {
             head,

@@ -10,7 +10,6 @@
 //! What is the server's own: parsing request heads (with the header read timeout and the
 //! HTTP/2 preface check), answering malformed ones, calling the service and encoding its
 //! response, and reading away a request body nobody wants so the connection closes cleanly.
-use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,9 +19,8 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use http::header::HeaderMap;
 use http::{Request, Response, StatusCode, Version};
-use http_body::Body;
 
-use super::engine::{Conn, Core, NextMessage, Reading, Role, Settings, Unread, Writing};
+use super::engine::{Conn, Core, Io, Reading, Role, SendBody, Settings, Unread, Writing};
 use super::framing::decode::{Decoded, Decoder};
 use super::framing::encode::BodySize;
 use super::head_encode::response::{self as response_head, EncodeContext, ResponseHead};
@@ -34,7 +32,7 @@ use super::transport::{BodyPiece, Transport};
 use crate::body::Incoming;
 use crate::error::{Error, Kind, Parse};
 use crate::proto::date;
-use crate::rt::{Read, Sleep, Timer, Write};
+use crate::rt::{Sleep, Timer};
 use crate::service::HttpService;
 
 pub(crate) use super::engine::{EndMode, Ended, FlushPolicy};
@@ -115,10 +113,9 @@ struct Discard {
 
 impl<I, S, B> Conn<I, Server<S>, B>
 where
-    I: Read + Write + Unpin,
+    I: Io,
     S: HttpService<Incoming, ResBody = B>,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B: SendBody,
 {
     pub(crate) fn new(io: I, service: S, cfg: ServerConfig) -> Self {
         let transport = Transport::new(io, cfg.write_mode, cfg.head.max_buf, None);
@@ -170,19 +167,15 @@ where
     }
 }
 
-impl<S, B> Role<B> for Server<S>
+impl<I, S, B> Role<I, B> for Server<S>
 where
+    I: Io,
     S: HttpService<Incoming, ResBody = B>,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B: SendBody,
 {
-    fn poll_read_head<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) -> crate::Result<bool> {
+    fn poll_head(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool> {
         match core.reading {
-            Reading::Idle if self.is_idle(core) => self.poll_head(core, cx),
+            Reading::Idle if self.is_idle(core) => self.poll_request_head(core, cx),
             Reading::Closed => {
                 Ok(self.discarding.is_some() && self.poll_discard(core, cx).is_ready())
             }
@@ -190,24 +183,20 @@ where
         }
     }
 
-    fn poll_next_message<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) -> crate::Result<NextMessage> {
+    fn poll_start(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool> {
         let Some(future) = self.in_flight.as_mut().as_pin_mut() else {
-            return Ok(NextMessage::NotYet);
+            return Ok(false);
         };
         let Poll::Ready(result) = future.poll(cx) else {
-            return Ok(NextMessage::NotYet);
+            return Ok(false);
         };
         self.in_flight.set(None);
         let response = result.map_err(Error::new_user_service)?;
         self.start_response(core, response)?;
-        Ok(NextMessage::Started)
+        Ok(true)
     }
 
-    fn is_finished<I>(&self, core: &Core<I, B>) -> bool {
+    fn is_finished(&self, core: &Core<I, B>) -> bool {
         matches!(core.reading, Reading::Closed)
             && matches!(core.writing, Writing::Idle)
             && self.in_flight.is_none()
@@ -217,12 +206,7 @@ where
         self.exchanges += 1;
     }
 
-    fn on_body_unread<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-        why: Unread,
-    ) {
+    fn on_body_unread(&mut self, why: Unread, core: &mut Core<I, B>, cx: &mut Context<'_>) {
         match why {
             Unread::Unwanted => self.discard_request_body(core, cx),
             Unread::Refused => self.abandon_request_body(core),
@@ -240,27 +224,19 @@ where
         }
     }
 
-    fn releases_buffers_while_idle<I>(&self, core: &Core<I, B>) -> bool {
+    fn releases_buffers_while_idle(&self, core: &Core<I, B>) -> bool {
         self.is_idle(core)
     }
 
     /// An abandoned request body keeps being consumed while the response drains: a client
     /// that sends its whole body before reading would otherwise never read what it is owed.
-    fn poll_while_draining<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) {
+    fn poll_while_draining(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) {
         if self.poll_discard(core, cx).is_pending() {
             trace!("draining while discarding an abandoned request body");
         }
     }
 
-    fn poll_after_end<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) -> Poll<()> {
+    fn poll_after_end(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> Poll<()> {
         if self.discarding.is_some() {
             return self.poll_linger(core, cx);
         }
@@ -271,8 +247,7 @@ where
 impl<S, B> Server<S>
 where
     S: HttpService<Incoming, ResBody = B>,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B: SendBody,
 {
     /// Between exchanges, with no request waiting for its response.
     fn is_idle<I>(&self, core: &Core<I, B>) -> bool {
@@ -283,7 +258,7 @@ where
 
     // ===== request heads =====
 
-    fn poll_head<I: Read + Write + Unpin>(
+    fn poll_request_head<I: Io>(
         &mut self,
         core: &mut Core<I, B>,
         cx: &mut Context<'_>,
@@ -348,7 +323,7 @@ where
         }
     }
 
-    fn poll_header_timer<I: Read + Write + Unpin>(
+    fn poll_header_timer<I: Io>(
         &mut self,
         core: &mut Core<I, B>,
         cx: &mut Context<'_>,
@@ -366,11 +341,7 @@ where
 
     /// Answers a malformed head with the status hyper sends for it, then ends the connection
     /// with the parse error. Input that gets no answer fails the connection right away.
-    fn reject_head<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        err: Error,
-    ) -> crate::Result<()> {
+    fn reject_head<I: Io>(&mut self, core: &mut Core<I, B>, err: Error) -> crate::Result<()> {
         core.close_reading();
         if skip_blank_lines_to_h2_preface(core) {
             return Err(Error::new_parse(Parse::VersionH2));
@@ -411,11 +382,7 @@ where
         Ok(())
     }
 
-    fn start_exchange<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        parsed: ParsedRequest,
-    ) {
+    fn start_exchange<I: Io>(&mut self, core: &mut Core<I, B>, parsed: ParsedRequest) {
         let ParsedRequest {
             head,
             body,
@@ -443,11 +410,7 @@ where
     /// Nobody will read the rest of the request body. If what is already here completes it,
     /// the connection stays reusable; otherwise it stops reading and closes after the
     /// response, rather than receive an unbounded body for nobody.
-    fn discard_request_body<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) {
+    fn discard_request_body<I: Io>(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) {
         let Reading::Body(reader) = &mut core.reading else {
             return;
         };
@@ -478,7 +441,7 @@ where
     /// Stops reading requests because nobody wants the rest of this one's body. The
     /// connection closes after the response, and the rest of the body is read and thrown
     /// away (see [`poll_discard`](Self::poll_discard)).
-    fn abandon_request_body<I: Read + Write + Unpin>(&mut self, core: &mut Core<I, B>) {
+    fn abandon_request_body<I: Io>(&mut self, core: &mut Core<I, B>) {
         if let Reading::Body(reader) = std::mem::replace(&mut core.reading, Reading::Closed) {
             if !reader.decoder.is_complete() {
                 self.discarding = Some(Discard {
@@ -493,11 +456,7 @@ where
     /// After the response was sent and the transport shut down, keeps discarding an
     /// abandoned request body for at most the header read timeout. Without a timer nothing
     /// bounds that wait, so only what already arrived is discarded.
-    fn poll_linger<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) -> Poll<()> {
+    fn poll_linger<I: Io>(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> Poll<()> {
         if self.poll_discard(core, cx).is_ready() {
             return Poll::Ready(());
         }
@@ -521,11 +480,7 @@ where
     /// sending, answers with a reset, and a reset makes the kernel drop whatever of the
     /// response it had not transmitted yet. Consuming the body the client is still sending
     /// lets the connection close with a plain FIN, after all of the response.
-    fn poll_discard<I: Read + Write + Unpin>(
-        &mut self,
-        core: &mut Core<I, B>,
-        cx: &mut Context<'_>,
-    ) -> Poll<()> {
+    fn poll_discard<I: Io>(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> Poll<()> {
         let Some(discard) = &mut self.discarding else {
             return Poll::Ready(());
         };
@@ -547,7 +502,7 @@ where
 
     // ===== responses =====
 
-    fn start_response<I: Read + Write + Unpin>(
+    fn start_response<I: Io>(
         &mut self,
         core: &mut Core<I, B>,
         response: Response<B>,
@@ -599,12 +554,7 @@ where
 
 /// Drops the empty lines a client may send before a request line; true if what follows is
 /// HTTP/2's preface (the connection then fails with `VersionH2`, unanswered).
-fn skip_blank_lines_to_h2_preface<I, B>(core: &mut Core<I, B>) -> bool
-where
-    I: Read + Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
+fn skip_blank_lines_to_h2_preface<I: Io, B: SendBody>(core: &mut Core<I, B>) -> bool {
     let buf = core.transport.read_buf();
     let blank = leading_blank_lines(buf);
     buf.advance(blank);
@@ -613,15 +563,10 @@ where
 
 /// EOF (or a read error) while waiting for a head: a clean end between requests, an error in
 /// the middle of one.
-fn end_of_input_before_head<I, B>(
+fn end_of_input_before_head<I: Io, B: SendBody>(
     core: &mut Core<I, B>,
     read_error: Option<std::io::Error>,
-) -> crate::Result<bool>
-where
-    I: Read + Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
+) -> crate::Result<bool> {
     core.close_reading();
     if skip_blank_lines_to_h2_preface(core) {
         return Err(Error::new_parse(Parse::VersionH2));
@@ -638,12 +583,7 @@ where
 /// The head so far (past leading empty lines) is a strict prefix of the preface's first two
 /// lines, `PRI * HTTP/2.0` and the empty one. Once those are complete, upstream decides at
 /// once, as the fork does: the preface if all of it is there, else a `400`.
-fn may_become_h2_preface<I, B>(core: &mut Core<I, B>) -> bool
-where
-    I: Read + Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
+fn may_become_h2_preface<I: Io, B: SendBody>(core: &mut Core<I, B>) -> bool {
     const PREFACE_LINES: usize = 18;
     let buf = core.transport.read_buf();
     let head = &buf[leading_blank_lines(buf)..];
