@@ -105,6 +105,7 @@ impl<I: Io, B: SendBody> Conn<I, Client<B>, B> {
 }
 
 impl<I: Io, B: SendBody> Role<I, B> for Client<B> {
+    #[inline]
     fn poll_head(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool> {
         match core.reading {
             Reading::Idle => self.expect_silence(core, cx),
@@ -113,6 +114,7 @@ impl<I: Io, B: SendBody> Role<I, B> for Client<B> {
         }
     }
 
+    #[inline]
     fn poll_start(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool> {
         if !matches!(core.reading, Reading::Idle) || self.requests_closed || !core.keep_alive {
             return Ok(false);

@@ -173,6 +173,7 @@ where
     S: HttpService<Incoming, ResBody = B>,
     B: SendBody,
 {
+    #[inline]
     fn poll_head(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool> {
         match core.reading {
             Reading::Idle if self.is_idle(core) => self.poll_request_head(core, cx),
@@ -183,6 +184,7 @@ where
         }
     }
 
+    #[inline]
     fn poll_start(&mut self, core: &mut Core<I, B>, cx: &mut Context<'_>) -> crate::Result<bool> {
         let Some(future) = self.in_flight.as_mut().as_pin_mut() else {
             return Ok(false);
@@ -258,6 +260,7 @@ where
 
     // ===== request heads =====
 
+    #[inline]
     fn poll_request_head<I: Io>(
         &mut self,
         core: &mut Core<I, B>,
@@ -382,6 +385,7 @@ where
         Ok(())
     }
 
+    #[inline]
     fn start_exchange<I: Io>(&mut self, core: &mut Core<I, B>, parsed: ParsedRequest) {
         let ParsedRequest {
             head,
@@ -502,6 +506,7 @@ where
 
     // ===== responses =====
 
+    #[inline]
     fn start_response<I: Io>(
         &mut self,
         core: &mut Core<I, B>,
