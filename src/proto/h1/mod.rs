@@ -1,10 +1,11 @@
 //! HTTP/1.x: the sans-IO pieces (head parsing and encoding, body framing, the output buffer)
-//! and the connection drivers built on them.
+//! and the connection engine built on them.
 //!
-//! - [`request_head`], [`response_head`]: message heads, pure functions over buffers.
-//! - [`body_decoder`], [`body_encoder`]: body framing, also free of IO.
-//! - [`body_pump`]: feeds an outgoing body through its encoder into the output buffer.
-//!   (A received body goes the other way through [`Transport::poll_body_piece`](transport::Transport::poll_body_piece).)
+//! - [`head_parse`], [`head_encode`]: message heads by direction, pure functions over buffers.
+//! - [`framing`]: body framing (decoding and encoding), also free of IO.
+//! - [`body_pump`]: feeds an outgoing body through its encoder into the output buffer; a
+//!   received body is read piece by piece with
+//!   [`Transport::poll_body_piece`](transport::Transport::poll_body_piece).
 //! - [`out_buf`]: the single buffer of bytes encoded and not yet written. It holds them in
 //!   order and writes them to the IO it is lent; it never shuts the IO down or lets it go.
 //! - [`transport`]: the IO object with its read buffer and the output buffer; the only owner

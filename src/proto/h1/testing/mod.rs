@@ -3,13 +3,13 @@
 //! the tests that exercise several pieces of the stack together (unit tests of one piece stay
 //! beside it, in its own file).
 //!
-//! - [`explore`]: drives server and client connections against a scripted peer through
+//! - `explore`: drives server and client connections against a scripted peer through
 //!   schedules of `Pending`s, short writes and wake-ups, checking after every step that no
 //!   encoded byte is lost.
-//! - [`codec_roundtrip`]: what one role's encoder writes, the other role's parser reads back.
-//! - [`bare_response`]: the shortcut for responses without headers writes what the general
+//! - `codec_roundtrip`: what one role's encoder writes, the other role's parser reads back.
+//! - `bare_response`: the shortcut for responses without headers writes what the general
 //!   encoder writes.
-//! - [`server_io`]: how a server connection holds and releases its buffers around exchanges.
+//! - `server_io`: how a server connection holds and releases its buffers around exchanges.
 //! - [`injected_bugs`]: the switches that put upstream's write-path bugs back for the
 //!   explorer; the engine and the transport consult them where those bugs were.
 
