@@ -422,7 +422,7 @@ impl<I: Io, B: SendBody> Core<I, B> {
     }
 
     /// One step of receiving; whether it changed anything.
-    fn read_step<R: Role<I, B>>(
+    fn receive<R: Role<I, B>>(
         &mut self,
         role: &mut R,
         cx: &mut Context<'_>,
@@ -438,11 +438,7 @@ impl<I: Io, B: SendBody> Core<I, B> {
     }
 
     /// One step of sending; whether it changed anything.
-    fn write_step<R: Role<I, B>>(
-        &mut self,
-        role: &mut R,
-        cx: &mut Context<'_>,
-    ) -> crate::Result<bool> {
+    fn send<R: Role<I, B>>(&mut self, role: &mut R, cx: &mut Context<'_>) -> crate::Result<bool> {
         match self.writing {
             Writing::Idle => role.poll_start(self, cx),
             Writing::Body => {
@@ -502,8 +498,8 @@ impl<I: Io, B: SendBody> Core<I, B> {
     ) -> Poll<crate::Result<()>> {
         role.before_exchanges();
         for _ in 0..ROUNDS_PER_POLL {
-            let mut progress = self.repeat(role, cx, Self::read_step)?;
-            progress |= self.repeat(role, cx, Self::write_step)?;
+            let mut progress = self.repeat(role, cx, Self::receive)?;
+            progress |= self.repeat(role, cx, Self::send)?;
             progress |= self.complete_exchange(role);
             if matches!(self.writing, Writing::Closed) || role.is_finished(self) {
                 return Poll::Ready(Ok(()));
