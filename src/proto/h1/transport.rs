@@ -18,10 +18,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{BufMut, Bytes, BytesMut};
+use http::HeaderMap;
 
 use super::buffer_pool;
-use super::injected_bugs::{self, Bug};
+use super::framing::decode::{Decoded, Decoder};
 use super::out_buf::{OutBuf, WriteMode};
+use super::testing::injected_bugs::{self, Bug};
 use crate::rt::{Read, ReadBuf, Write};
 
 /// Smallest read attempted, and the initial one.
@@ -55,6 +57,15 @@ pub(crate) enum EndError {
     Write(io::Error),
     /// The shutdown itself failed.
     Shutdown(io::Error),
+}
+
+/// The next piece of a received body (see [`Transport::poll_body_piece`]).
+#[derive(Debug)]
+pub(crate) enum BodyPiece {
+    /// Body bytes; never empty.
+    Data(Bytes),
+    /// The body is complete, with its trailer section if it had one.
+    End { trailers: Option<HeaderMap> },
 }
 
 pub(crate) struct Transport<I, B> {
@@ -193,6 +204,32 @@ where
         let read = self.poll_read_more(cx, limit);
         self.read_parked = read.is_pending();
         read
+    }
+
+    /// Decodes the next piece of a body with `decoder`, reading from the transport whenever
+    /// the read buffer holds no complete piece. Errors are the transport's (a read failed)
+    /// or the decoder's (malformed framing, or the body cut short by end of file).
+    pub(crate) fn poll_body_piece(
+        &mut self,
+        cx: &mut Context<'_>,
+        decoder: &mut Decoder,
+    ) -> Poll<io::Result<BodyPiece>> {
+        loop {
+            match decoder.decode(&mut self.read_buf, self.read_eof)? {
+                Decoded::Data(bytes) => return Poll::Ready(Ok(BodyPiece::Data(bytes))),
+                Decoded::Trailers(trailers) => {
+                    return Poll::Ready(Ok(BodyPiece::End {
+                        trailers: Some(trailers),
+                    }))
+                }
+                Decoded::End => return Poll::Ready(Ok(BodyPiece::End { trailers: None })),
+                Decoded::NeedMore => {
+                    if let Err(e) = std::task::ready!(self.poll_read_more(cx, None)) {
+                        return Poll::Ready(Err(e));
+                    }
+                }
+            }
+        }
     }
 
     /// Gives the read and output buffers back to the pool while both are empty; they are

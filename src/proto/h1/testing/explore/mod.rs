@@ -38,7 +38,7 @@ use self::world::{
     SharedWorld, WakeSource, World,
 };
 use crate::body::Incoming;
-use crate::proto::h1::injected_bugs::{with_bug, Bug};
+use crate::proto::h1::testing::injected_bugs::{with_bug, Bug};
 use crate::server::conn::http1::Builder;
 
 /// Polls without observable progress tolerated before calling it a busy loop.

@@ -1,7 +1,8 @@
 //! Switches that put back, in test builds only, the bugs upstream hyper had in its write path,
 //! so the interleaving explorer can show it would catch each of them.
 //!
-//! Outside tests [`active`] is a constant `false` and the checks compile away.
+//! Outside tests [`active`] is a constant `false` and the checks compile away; this is the
+//! one part of `testing` compiled into every build, so the checks can stay in place.
 
 /// A bug of the "bytes encoded but never written" class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
