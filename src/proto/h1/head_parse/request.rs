@@ -197,9 +197,11 @@ fn build(
 
     let mut request = Request::new(());
     *request.method_mut() = method;
-    *request.uri_mut() = uri;
+    // The placeholders replaced here own no memory (an empty `HeaderMap` never allocates, the
+    // default `Uri` is static): forgetting them skips their destructors, which is all.
+    std::mem::forget(std::mem::replace(request.uri_mut(), uri));
     *request.version_mut() = version;
-    *request.headers_mut() = headers;
+    std::mem::forget(std::mem::replace(request.headers_mut(), headers));
     if let Some(map) = case_map {
         request.extensions_mut().insert(map);
     }
