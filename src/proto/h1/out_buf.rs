@@ -243,7 +243,14 @@ impl<B: Buf> OutBuf<B> {
                     }
                 }
                 None => {
-                    self.staging.advance(n);
+                    if n == self.staging.len() {
+                        // All of it went: emptying keeps the whole allocation in front of
+                        // the next bytes, where advancing would first move the start past
+                        // the written ones.
+                        self.staging.clear();
+                    } else {
+                        self.staging.advance(n);
+                    }
                     n = 0;
                 }
             }
