@@ -299,15 +299,13 @@ fn encode_bare(
     cx: &EncodeContext<'_>,
     dst: &mut BytesMut,
 ) -> Option<Encoded> {
-    let method = cx.request_method;
     if !head.headers.is_empty()
         || !head.extensions.is_empty()
         || cx.title_case
-        || !may_have_body(method, head.status)
+        || !may_have_body(cx.request_method, head.status)
     {
         return None;
     }
-    let reason = head.status.canonical_reason()?;
     let is_10 = head.version == Version::HTTP_10;
     let mut line = BareHead {
         buf: [0; BARE_HEAD_MAX],
@@ -316,6 +314,7 @@ fn encode_bare(
     if head.status == StatusCode::OK && !is_10 {
         line.push(b"HTTP/1.1 200 OK\r\n");
     } else {
+        let reason = head.status.canonical_reason()?;
         line.push(if is_10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
         line.push(head.status.as_str().as_bytes());
         line.push(b" ");
@@ -343,7 +342,7 @@ fn encode_bare(
     };
     if cx.date_header {
         line.push(b"date: ");
-        line.push(&date::current());
+        date::with_text(|text| line.push(text));
         line.push(b"\r\n");
     }
     line.push(b"\r\n");
