@@ -124,7 +124,9 @@ fn build(
     let mut te_trailers = false;
     let mut case_map = cfg.preserve_case.then(HeaderCaseMap::default);
 
-    headers.clear();
+    if !headers.is_empty() {
+        headers.clear();
+    }
     headers.reserve(fields.len());
     for (name_at, value_at) in fields {
         let (name, value) = field(head, name_at, value_at)?;
