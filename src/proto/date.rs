@@ -25,6 +25,8 @@ thread_local! {
     /// Until when `CURRENT` shows the current second. Kept apart, in a constant-initialized
     /// cell without destructor, so the check made at every poll is a plain load.
     static VALID_UNTIL: Cell<SystemTime> = const { Cell::new(SystemTime::UNIX_EPOCH) };
+    /// Counts the renderings on this thread: equal numbers mean equal text.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Renders `now` into `CURRENT` unless the rendering there is still valid.
@@ -47,6 +49,7 @@ fn render(now: SystemTime) -> Rendered {
     let to_next_second =
         Duration::from_secs(1) - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
     VALID_UNTIL.set(now + to_next_second);
+    GENERATION.set(GENERATION.get().wrapping_add(1));
     Rendered {
         text,
         #[cfg(all(feature = "http2", feature = "server"))]
@@ -67,6 +70,14 @@ pub(crate) fn append_to(dst: &mut bytes::BytesMut) {
     with_text(|text| dst.extend_from_slice(text));
 }
 
+/// Identifies the current value (as of the last [`refresh`]): it changes whenever the value
+/// is rendered anew, and never comes back. A value read after a generation number belongs to
+/// that generation or a later one.
+#[cfg(feature = "http1")]
+pub(crate) fn generation() -> u64 {
+    GENERATION.get()
+}
+
 /// Runs `f` on the current value (as of the last [`refresh`]).
 #[cfg(feature = "http1")]
 #[inline]
@@ -79,6 +90,12 @@ pub(crate) fn with_text<R>(f: impl FnOnce(&[u8; LEN]) -> R) -> R {
 pub(crate) fn header_value() -> http::HeaderValue {
     ensure_current(SystemTime::now());
     CURRENT.with(|cell| cell.borrow().value.clone())
+}
+
+/// Makes `at` this thread's current value, as a refresh in that second would.
+#[cfg(test)]
+pub(crate) fn render_for_test(at: SystemTime) {
+    CURRENT.with(|cell| *cell.borrow_mut() = render(at));
 }
 
 #[cfg(test)]
