@@ -91,10 +91,11 @@ pub(crate) fn parse(
         Version::HTTP_10
     };
     let headers = spare.take().unwrap_or_default();
-    build(method, uri, version, &head, &scratch.fields, cfg, headers).map(Some)
+    build(method, uri, version, &head, &scratch.fields, cfg, headers)
 }
 
-/// Builds the request from a complete head and applies the framing rules:
+/// Builds the request from a complete head (always `Some`: the type is `parse`'s, which
+/// saves moving the request once more) and applies the framing rules:
 ///
 /// - `Transfer-Encoding` is not allowed in HTTP/1.0, and its last coding must be `chunked`;
 ///   it overrides (and removes) any `Content-Length`, and their combination stops reuse of the
@@ -110,7 +111,7 @@ fn build(
     fields: &[(Range<usize>, Range<usize>)],
     cfg: &HeadConfig,
     mut headers: HeaderMap,
-) -> Result<ParsedRequest, Parse> {
+) -> Result<Option<ParsedRequest>, Parse> {
     let is_11 = version == Version::HTTP_11;
     let mut keep_alive = is_11;
     let mut saw_close = false;
@@ -207,14 +208,14 @@ fn build(
     if let Some(map) = case_map {
         request.extensions_mut().insert(map);
     }
-    Ok(ParsedRequest {
+    Ok(Some(ParsedRequest {
         head: request,
         body,
         expect_continue,
         keep_alive,
         wants_upgrade,
         te_trailers,
-    })
+    }))
 }
 
 #[cfg(test)]
