@@ -117,6 +117,7 @@ impl HeadScratch {
 
 /// Runs `parse` with room for `max_headers` fields: on the stack up to the default count, on
 /// the heap beyond it.
+#[inline(always)]
 pub(crate) fn with_field_slots<'b, R>(
     max_headers: Option<usize>,
     parse: impl FnOnce(&mut [MaybeUninit<httparse::Header<'b>>]) -> R,
@@ -161,6 +162,7 @@ pub(crate) fn parse_kind(e: httparse::Error) -> Parse {
 
 /// The field at `name_at` / `value_at` of `head`, sharing its memory. Both must lie where
 /// httparse found a field's name and its (single-line) value.
+#[inline(always)]
 pub(crate) fn field(
     head: &Bytes,
     name_at: &Range<usize>,
@@ -183,6 +185,7 @@ pub(crate) fn field(
 }
 
 /// Splits a complete head of `len` bytes off the front of the buffer.
+#[inline(always)]
 pub(crate) fn take_head(buf: &mut BytesMut, len: usize) -> Bytes {
     buf.split_to(len).freeze()
 }
