@@ -135,6 +135,12 @@ impl<B: Buf> OutBuf<B> {
         self.owed += n;
         if self.mode == WriteMode::Flatten || n < COPY_BELOW {
             self.take_staging();
+            let first = data.chunk();
+            if first.len() == n {
+                // One contiguous chunk (a `Bytes`, say): nothing to walk.
+                self.staging.extend_from_slice(first);
+                return;
+            }
             self.staging.reserve(n);
             while data.has_remaining() {
                 let chunk = data.chunk();
