@@ -194,6 +194,13 @@ impl<B: Buf> OutBuf<B> {
                     Poll::Ready(r) => accepted(r?, self.staging.len())?,
                     Poll::Pending => return Poll::Pending,
                 };
+                if n == self.owed {
+                    // Everything went (the usual case): with no segments, the staging bytes
+                    // are all that was owed.
+                    self.owed = 0;
+                    self.staging.clear();
+                    break;
+                }
                 self.consume(n);
                 continue;
             }
@@ -271,6 +278,7 @@ impl<B: Buf> OutBuf<B> {
 /// Checks a transport's answer to a write of `offered` bytes. Zero bytes while output is owed
 /// would loop forever; more than was offered means the transport is broken and which bytes
 /// reached the peer is unknown, so the connection cannot go on as if some were written.
+#[inline]
 fn accepted(n: usize, offered: usize) -> io::Result<usize> {
     if n == 0 {
         return Err(io::Error::new(
