@@ -12,6 +12,7 @@ use http::Version;
 /// (false for a `101`, which hands the connection to another protocol instead of closing it).
 ///
 /// Returns whether the connection may stay open after this message.
+#[inline]
 pub(crate) fn adjust_for_peer(
     version: &mut Version,
     headers: &mut HeaderMap,
