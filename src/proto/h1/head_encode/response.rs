@@ -143,12 +143,7 @@ pub(crate) fn encode(
                             // bytes that never come, or reads body bytes as the next message.
                             return Err(Error::new_user(User::UnexpectedHeader));
                         }
-                        state.framing = Some(BodyEncoder::Length(n));
-                        names.write(dst, name);
-                        dst.extend_from_slice(b": ");
-                        dst.extend_from_slice(value.as_bytes());
-                        state.length_fixed = true;
-                        state.open = Open::ContentLength;
+                        state.open_content_length(&mut names, dst, name, value, n);
                     }
                     BodySize::Unknown => {
                         let n = parse_content_length(value.as_bytes())
@@ -159,13 +154,8 @@ pub(crate) fn encode(
                             }
                             continue;
                         }
-                        state.framing = Some(BodyEncoder::Length(n));
                         state.first_length = Some(n);
-                        names.write(dst, name);
-                        dst.extend_from_slice(b": ");
-                        dst.extend_from_slice(value.as_bytes());
-                        state.length_fixed = true;
-                        state.open = Open::ContentLength;
+                        state.open_content_length(&mut names, dst, name, value, n);
                     }
                     BodySize::Empty => {
                         if method != Some(&Method::HEAD) {
@@ -493,6 +483,24 @@ struct HeaderState {
 }
 
 impl HeaderState {
+    /// Starts the `content-length` line with its first value, which frames the body as `n`
+    /// bytes.
+    fn open_content_length(
+        &mut self,
+        names: &mut NameWriter<'_>,
+        dst: &mut BytesMut,
+        name: &HeaderName,
+        value: &HeaderValue,
+        n: u64,
+    ) {
+        self.framing = Some(BodyEncoder::Length(n));
+        names.write(dst, name);
+        dst.extend_from_slice(b": ");
+        dst.extend_from_slice(value.as_bytes());
+        self.length_fixed = true;
+        self.open = Open::ContentLength;
+    }
+
     fn append_to_line(
         &mut self,
         names: &mut NameWriter<'_>,
