@@ -4,7 +4,7 @@
 //! Formatting an IMF-fixdate costs far more than copying 29 bytes, and a server sends one per
 //! response, so each thread keeps the rendering of the current second and refreshes it when
 //! the connection task polls ([`refresh`]).
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, SystemTime};
 
 /// Length of an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -18,14 +18,25 @@ struct Rendered {
     /// clone instead of a copy.
     #[cfg(all(feature = "http2", feature = "server"))]
     value: http::HeaderValue,
-    /// The rendering is valid until this instant.
-    valid_until: SystemTime,
 }
 
 thread_local! {
     static CURRENT: RefCell<Rendered> = RefCell::new(render(SystemTime::now()));
+    /// Until when `CURRENT` shows the current second. Kept apart, in a constant-initialized
+    /// cell without destructor, so the check made at every poll is a plain load.
+    static VALID_UNTIL: Cell<SystemTime> = const { Cell::new(SystemTime::UNIX_EPOCH) };
+    /// Counts the renderings on this thread: equal numbers mean equal text.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
 }
 
+/// Renders `now` into `CURRENT` unless the rendering there is still valid.
+fn ensure_current(now: SystemTime) {
+    if VALID_UNTIL.get() <= now {
+        CURRENT.with(|cell| *cell.borrow_mut() = render(now));
+    }
+}
+
+/// Renders `now` (and records until when it holds).
 fn render(now: SystemTime) -> Rendered {
     let mut text = [0u8; LEN];
     let formatted = httpdate::fmt_http_date(now);
@@ -37,50 +48,54 @@ fn render(now: SystemTime) -> Rendered {
         .unwrap_or_default();
     let to_next_second =
         Duration::from_secs(1) - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
+    VALID_UNTIL.set(now + to_next_second);
+    GENERATION.set(GENERATION.get().wrapping_add(1));
     Rendered {
         text,
         #[cfg(all(feature = "http2", feature = "server"))]
         value: http::HeaderValue::from_maybe_shared(bytes::Bytes::copy_from_slice(&text))
             .expect("an IMF-fixdate is a valid header value"),
-        valid_until: now + to_next_second,
     }
 }
 
 /// Re-renders the value if the second it shows has passed.
 #[cfg_attr(not(feature = "http1"), allow(dead_code))]
 pub(crate) fn refresh() {
-    let now = SystemTime::now();
-    CURRENT.with(|cell| {
-        let stale = cell.borrow().valid_until <= now;
-        if stale {
-            *cell.borrow_mut() = render(now);
-        }
-    });
+    ensure_current(SystemTime::now());
 }
 
 /// Appends the current value (as of the last [`refresh`]).
 #[cfg(feature = "http1")]
 pub(crate) fn append_to(dst: &mut bytes::BytesMut) {
-    CURRENT.with(|cell| dst.extend_from_slice(&cell.borrow().text));
+    with_text(|text| dst.extend_from_slice(text));
 }
 
-/// The current value (as of the last [`refresh`]), by copy.
+/// Identifies the current value (as of the last [`refresh`]): it changes whenever the value
+/// is rendered anew, and never comes back. A value read after a generation number belongs to
+/// that generation or a later one.
 #[cfg(feature = "http1")]
-pub(crate) fn current() -> [u8; LEN] {
-    CURRENT.with(|cell| cell.borrow().text)
+pub(crate) fn generation() -> u64 {
+    GENERATION.get()
+}
+
+/// Runs `f` on the current value (as of the last [`refresh`]).
+#[cfg(feature = "http1")]
+#[inline]
+pub(crate) fn with_text<R>(f: impl FnOnce(&[u8; LEN]) -> R) -> R {
+    CURRENT.with(|cell| f(&cell.borrow().text))
 }
 
 /// The current `Date` value as a header value (for HTTP/2 responses).
 #[cfg(all(feature = "http2", feature = "server"))]
 pub(crate) fn header_value() -> http::HeaderValue {
-    let now = SystemTime::now();
-    CURRENT.with(|cell| {
-        let mut current = cell.borrow_mut();
-        if current.valid_until <= now {
-            *current = render(now);
-        }
-        current.value.clone()
-    })
+    ensure_current(SystemTime::now());
+    CURRENT.with(|cell| cell.borrow().value.clone())
+}
+
+/// Makes `at` this thread's current value, as a refresh in that second would.
+#[cfg(test)]
+pub(crate) fn render_for_test(at: SystemTime) {
+    CURRENT.with(|cell| *cell.borrow_mut() = render(at));
 }
 
 #[cfg(test)]

@@ -45,22 +45,24 @@ pub(crate) fn take() -> BytesMut {
 /// allocates), as it would have for the connection that gave it back.
 pub(crate) fn give_back(buf: &mut BytesMut) {
     debug_assert!(buf.is_empty(), "only empty buffers are given back");
-    if buf.capacity() == 0 || !buf.is_empty() {
+    let capacity = buf.capacity();
+    if capacity == 0 || !buf.is_empty() {
         return;
     }
-    let buf = std::mem::take(buf);
-    if buf.capacity() > MAX_POOLED_CAPACITY {
+    if capacity > MAX_POOLED_CAPACITY {
+        *buf = BytesMut::new();
         return;
     }
     let kept = POOL.try_with(|pool| match pool.try_borrow_mut() {
         Ok(mut pool) if pool.len() < POOL_LEN => {
-            pool.push(buf);
+            pool.push(std::mem::take(buf));
             true
         }
         _ => false,
     });
     if !matches!(kept, Ok(true)) {
         trace!("a released buffer did not fit the pool and was freed");
+        *buf = BytesMut::new();
     }
 }
 

@@ -12,7 +12,22 @@ use http::Version;
 /// (false for a `101`, which hands the connection to another protocol instead of closing it).
 ///
 /// Returns whether the connection may stay open after this message.
+#[inline]
 pub(crate) fn adjust_for_peer(
+    version: &mut Version,
+    headers: &mut HeaderMap,
+    peer: Version,
+    keep_alive: bool,
+    announce_close: bool,
+) -> bool {
+    if peer == Version::HTTP_11 && keep_alive {
+        // Nothing to adjust (the common case, checked where the call is).
+        return true;
+    }
+    adjust_for_other_peers(version, headers, peer, keep_alive, announce_close)
+}
+
+fn adjust_for_other_peers(
     version: &mut Version,
     headers: &mut HeaderMap,
     peer: Version,

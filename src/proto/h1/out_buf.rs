@@ -135,6 +135,12 @@ impl<B: Buf> OutBuf<B> {
         self.owed += n;
         if self.mode == WriteMode::Flatten || n < COPY_BELOW {
             self.take_staging();
+            let first = data.chunk();
+            if first.len() == n {
+                // One contiguous chunk (a `Bytes`, say): nothing to walk.
+                self.staging.extend_from_slice(first);
+                return;
+            }
             self.staging.reserve(n);
             while data.has_remaining() {
                 let chunk = data.chunk();
@@ -188,6 +194,13 @@ impl<B: Buf> OutBuf<B> {
                     Poll::Ready(r) => accepted(r?, self.staging.len())?,
                     Poll::Pending => return Poll::Pending,
                 };
+                if n == self.owed {
+                    // Everything went (the usual case): with no segments, the staging bytes
+                    // are all that was owed.
+                    self.owed = 0;
+                    self.staging.clear();
+                    break;
+                }
                 self.consume(n);
                 continue;
             }
@@ -243,7 +256,14 @@ impl<B: Buf> OutBuf<B> {
                     }
                 }
                 None => {
-                    self.staging.advance(n);
+                    if n == self.staging.len() {
+                        // All of it went: emptying keeps the whole allocation in front of
+                        // the next bytes, where advancing would first move the start past
+                        // the written ones.
+                        self.staging.clear();
+                    } else {
+                        self.staging.advance(n);
+                    }
                     n = 0;
                 }
             }
@@ -258,6 +278,7 @@ impl<B: Buf> OutBuf<B> {
 /// Checks a transport's answer to a write of `offered` bytes. Zero bytes while output is owed
 /// would loop forever; more than was offered means the transport is broken and which bytes
 /// reached the peer is unknown, so the connection cannot go on as if some were written.
+#[inline]
 fn accepted(n: usize, offered: usize) -> io::Result<usize> {
     if n == 0 {
         return Err(io::Error::new(

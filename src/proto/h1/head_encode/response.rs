@@ -5,6 +5,8 @@
 //! so that switching to this crate changes nothing on the wire. Where upstream would panic or
 //! corrupt a header, this module returns an error or writes the correct bytes instead; those
 //! cases are listed in `UPSTREAM.md`.
+use std::cell::RefCell;
+
 use bytes::BytesMut;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Extensions, Method, StatusCode, Version};
@@ -141,12 +143,7 @@ pub(crate) fn encode(
                             // bytes that never come, or reads body bytes as the next message.
                             return Err(Error::new_user(User::UnexpectedHeader));
                         }
-                        state.framing = Some(BodyEncoder::Length(n));
-                        names.write(dst, name);
-                        dst.extend_from_slice(b": ");
-                        dst.extend_from_slice(value.as_bytes());
-                        state.length_fixed = true;
-                        state.open = Open::ContentLength;
+                        state.open_content_length(&mut names, dst, name, value, n);
                     }
                     BodySize::Unknown => {
                         let n = parse_content_length(value.as_bytes())
@@ -157,13 +154,8 @@ pub(crate) fn encode(
                             }
                             continue;
                         }
-                        state.framing = Some(BodyEncoder::Length(n));
                         state.first_length = Some(n);
-                        names.write(dst, name);
-                        dst.extend_from_slice(b": ");
-                        dst.extend_from_slice(value.as_bytes());
-                        state.length_fixed = true;
-                        state.open = Open::ContentLength;
+                        state.open_content_length(&mut names, dst, name, value, n);
                     }
                     BodySize::Empty => {
                         if method != Some(&Method::HEAD) {
@@ -288,66 +280,88 @@ pub(crate) fn encode(
 /// a 20-digit `content-length`, `date`, and the blank line.
 const BARE_HEAD_MAX: usize = 160;
 
+/// Everything the bytes of a bare head depend on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct BareKey {
+    status: StatusCode,
+    is_10: bool,
+    size: BodySize,
+    /// The [`date::generation`] written, if a `date` is.
+    date: Option<u64>,
+}
+
+/// The last bare head built on this thread and what it was built from. A server answering
+/// alike requests sends the same head (same status and length) again and again until the
+/// date's second changes; copying it is cheaper than assembling it.
+struct LastBare {
+    key: Option<BareKey>,
+    head: BareHead,
+}
+
+thread_local! {
+    static LAST_BARE: RefCell<LastBare> = const {
+        RefCell::new(LastBare {
+            key: None,
+            head: BareHead {
+                buf: [0; BARE_HEAD_MAX],
+                len: 0,
+            },
+        })
+    };
+}
+
 /// The common response, encoded without walking any header map: no headers, no extensions
 /// (so no custom reason or recorded casing), no title case, a status whose body is framed by
 /// a length this crate computes, or chunked in HTTP/1.1. Writes exactly what [`encode`]
 /// writes for it (status line, the framing header, `date`, blank line) with one copy into
-/// `dst`. `None` (and nothing written) for anything else.
+/// `dst`: the head built last on this thread when it was built from the same [`BareKey`],
+/// else a new one. `None` (and nothing written) for anything else.
 fn encode_bare(
     head: &ResponseHead,
     size: BodySize,
     cx: &EncodeContext<'_>,
     dst: &mut BytesMut,
 ) -> Option<Encoded> {
-    let method = cx.request_method;
     if !head.headers.is_empty()
         || !head.extensions.is_empty()
         || cx.title_case
-        || !may_have_body(method, head.status)
+        || !may_have_body(cx.request_method, head.status)
     {
         return None;
     }
-    let reason = head.status.canonical_reason()?;
     let is_10 = head.version == Version::HTTP_10;
-    let mut line = BareHead {
-        buf: [0; BARE_HEAD_MAX],
-        len: 0,
-    };
-    if head.status == StatusCode::OK && !is_10 {
-        line.push(b"HTTP/1.1 200 OK\r\n");
-    } else {
-        line.push(if is_10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
-        line.push(head.status.as_str().as_bytes());
-        line.push(b" ");
-        line.push(reason.as_bytes());
-        line.push(b"\r\n");
-    }
     let body = match size {
-        BodySize::Empty | BodySize::Known(0) => {
-            line.push(b"content-length: 0\r\n");
-            BodyEncoder::Length(0)
-        }
-        BodySize::Known(n) => {
-            line.push(b"content-length: ");
-            line.push(itoa::Buffer::new().format(n).as_bytes());
-            line.push(b"\r\n");
-            BodyEncoder::Length(n)
-        }
-        BodySize::Unknown if !is_10 => {
-            line.push(b"transfer-encoding: chunked\r\n");
-            BodyEncoder::Chunked {
-                trailer_names: None,
-            }
-        }
+        BodySize::Empty | BodySize::Known(0) => BodyEncoder::Length(0),
+        BodySize::Known(n) => BodyEncoder::Length(n),
+        BodySize::Unknown if !is_10 => BodyEncoder::Chunked {
+            trailer_names: None,
+        },
         BodySize::Unknown => return None,
     };
-    if cx.date_header {
-        line.push(b"date: ");
-        line.push(&date::current());
-        line.push(b"\r\n");
+    let key = BareKey {
+        status: head.status,
+        is_10,
+        size,
+        date: cx.date_header.then(date::generation),
+    };
+    let reused = LAST_BARE.with(|last| {
+        let last = last.borrow();
+        let same = last.key == Some(key);
+        if same {
+            dst.extend_from_slice(last.head.bytes());
+        }
+        same
+    });
+    if !reused {
+        let line = build_bare(head.status, is_10, size, cx.date_header)?;
+        dst.extend_from_slice(line.bytes());
+        LAST_BARE.with(|last| {
+            *last.borrow_mut() = LastBare {
+                key: Some(key),
+                head: line,
+            }
+        });
     }
-    line.push(b"\r\n");
-    dst.extend_from_slice(&line.buf[..line.len]);
     Some(Encoded {
         body,
         closes: !cx.keep_alive,
@@ -355,7 +369,42 @@ fn encode_bare(
     })
 }
 
+/// Assembles a bare head; `None` for a status without a canonical reason.
+fn build_bare(status: StatusCode, is_10: bool, size: BodySize, date: bool) -> Option<BareHead> {
+    let mut line = BareHead {
+        buf: [0; BARE_HEAD_MAX],
+        len: 0,
+    };
+    if status == StatusCode::OK && !is_10 {
+        line.push(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        let reason = status.canonical_reason()?;
+        line.push(if is_10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
+        line.push(status.as_str().as_bytes());
+        line.push(b" ");
+        line.push(reason.as_bytes());
+        line.push(b"\r\n");
+    }
+    match size {
+        BodySize::Empty | BodySize::Known(0) => line.push(b"content-length: 0\r\n"),
+        BodySize::Known(n) => {
+            line.push(b"content-length: ");
+            line.push(itoa::Buffer::new().format(n).as_bytes());
+            line.push(b"\r\n");
+        }
+        BodySize::Unknown => line.push(b"transfer-encoding: chunked\r\n"),
+    }
+    if date {
+        line.push(b"date: ");
+        date::with_text(|text| line.push(text));
+        line.push(b"\r\n");
+    }
+    line.push(b"\r\n");
+    Some(line)
+}
+
 /// A head assembled on the stack, at most [`BARE_HEAD_MAX`] bytes.
+#[derive(Clone, Copy)]
 struct BareHead {
     buf: [u8; BARE_HEAD_MAX],
     len: usize,
@@ -367,6 +416,10 @@ impl BareHead {
         let end = self.len + bytes.len();
         self.buf[self.len..end].copy_from_slice(bytes);
         self.len = end;
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
@@ -430,6 +483,24 @@ struct HeaderState {
 }
 
 impl HeaderState {
+    /// Starts the `content-length` line with its first value, which frames the body as `n`
+    /// bytes.
+    fn open_content_length(
+        &mut self,
+        names: &mut NameWriter<'_>,
+        dst: &mut BytesMut,
+        name: &HeaderName,
+        value: &HeaderValue,
+        n: u64,
+    ) {
+        self.framing = Some(BodyEncoder::Length(n));
+        names.write(dst, name);
+        dst.extend_from_slice(b": ");
+        dst.extend_from_slice(value.as_bytes());
+        self.length_fixed = true;
+        self.open = Open::ContentLength;
+    }
+
     fn append_to_line(
         &mut self,
         names: &mut NameWriter<'_>,

@@ -21,6 +21,7 @@ use http::header::{HeaderName, HeaderValue};
 
 use crate::error::{Header, Parse};
 
+mod common_names;
 pub(crate) mod request;
 #[cfg(feature = "client")]
 pub(crate) mod response;
@@ -116,6 +117,7 @@ impl HeadScratch {
 
 /// Runs `parse` with room for `max_headers` fields: on the stack up to the default count, on
 /// the heap beyond it.
+#[inline(always)]
 pub(crate) fn with_field_slots<'b, R>(
     max_headers: Option<usize>,
     parse: impl FnOnce(&mut [MaybeUninit<httparse::Header<'b>>]) -> R,
@@ -158,19 +160,32 @@ pub(crate) fn parse_kind(e: httparse::Error) -> Parse {
     }
 }
 
-/// The field at `name_at` / `value_at` of `head`, sharing its memory.
+/// The field at `name_at` / `value_at` of `head`, sharing its memory. Both must lie where
+/// httparse found a field's name and its (single-line) value.
+#[inline(always)]
 pub(crate) fn field(
     head: &Bytes,
     name_at: &Range<usize>,
     value_at: &Range<usize>,
 ) -> Result<(HeaderName, HeaderValue), Parse> {
-    let name = HeaderName::from_bytes(&head[name_at.clone()]).map_err(|_| Parse::Internal)?;
-    let value = HeaderValue::from_maybe_shared(head.slice(value_at.clone()))
-        .map_err(|_| Parse::Header(Header::Token))?;
+    let raw_name = &head[name_at.clone()];
+    let name = match common_names::standard(raw_name) {
+        Some(name) => name,
+        None => HeaderName::from_bytes(raw_name).map_err(|_| Parse::Internal)?,
+    };
+    let value = head.slice(value_at.clone());
+    // SAFETY: httparse accepted these bytes as a field value, and the bytes it accepts there
+    // (tab, 0x20 to 0x7E, 0x80 to 0xFF; its SIMD scans included) are exactly the ones a
+    // `HeaderValue` may hold, which is all that `HeaderValue` relies on (it never assumes
+    // UTF-8: `to_str` checks). The test `every_value_byte_httparse_accepts_is_a_valid_header_value`
+    // pins that equivalence; debug builds check each value again. Upstream hyper builds its
+    // values the same way.
+    let value = unsafe { HeaderValue::from_maybe_shared_unchecked(value) };
     Ok((name, value))
 }
 
 /// Splits a complete head of `len` bytes off the front of the buffer.
+#[inline(always)]
 pub(crate) fn take_head(buf: &mut BytesMut, len: usize) -> Bytes {
     buf.split_to(len).freeze()
 }
@@ -178,6 +193,66 @@ pub(crate) fn take_head(buf: &mut BytesMut, len: usize) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parses one field whose value is `value` (between other bytes, so httparse's SIMD scans
+    /// see it at several alignments) and returns the value httparse accepted, if any.
+    fn accepted_value(prefix: &[u8], value: &[u8]) -> Option<Vec<u8>> {
+        let mut input = prefix.to_vec();
+        input.extend_from_slice(b"x: ");
+        input.extend_from_slice(value);
+        input.extend_from_slice(b"\r\n\r\n");
+        let mut fields = [httparse::EMPTY_HEADER; 4];
+        let parsed = if prefix.starts_with(b"HTTP") {
+            let mut res = httparse::Response::new(&mut fields);
+            match res.parse(&input) {
+                Ok(httparse::Status::Complete(_)) => Some(res.headers[0].value.to_vec()),
+                _ => None,
+            }
+        } else {
+            let mut req = httparse::Request::new(&mut fields);
+            match req.parse(&input) {
+                Ok(httparse::Status::Complete(_)) => Some(req.headers[0].value.to_vec()),
+                _ => None,
+            }
+        };
+        parsed
+    }
+
+    #[test]
+    fn every_value_byte_httparse_accepts_is_a_valid_header_value() {
+        let mut accepted = 0;
+        for prefix in [&b"GET / HTTP/1.1\r\n"[..], b"HTTP/1.1 200 OK\r\n"] {
+            for len in [1, 7, 31, 32, 33, 64, 100] {
+                for at in [0, len / 2, len - 1] {
+                    for b in 0..=255u8 {
+                        let mut value = vec![b'v'; len];
+                        value[at] = b;
+                        if let Some(parsed) = accepted_value(prefix, &value) {
+                            accepted += 1;
+                            assert!(
+                                HeaderValue::from_bytes(&parsed).is_ok(),
+                                "httparse accepted {b:#04x} at {at} of {len}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Every byte but the controls other than tab, and DEL, gets through (the check above
+        // is not vacuous).
+        assert!(accepted > 2 * 7 * 2 * 200, "{accepted}");
+    }
+
+    #[test]
+    fn fields_are_the_general_constructions_of_their_bytes() {
+        let head =
+            Bytes::from_static(b"HoSt: a\tb \xff\r\nX-Custom-Name: v\r\nconnection: close\r\n");
+        for (name_at, value_at) in [(0..4, 6..11), (13..26, 28..29), (31..41, 43..48)] {
+            let (name, value) = field(&head, &name_at, &value_at).unwrap();
+            assert_eq!(name, HeaderName::from_bytes(&head[name_at]).unwrap());
+            assert_eq!(value, HeaderValue::from_bytes(&head[value_at]).unwrap());
+        }
+    }
 
     #[test]
     fn head_end_detection_accepts_bare_newlines() {

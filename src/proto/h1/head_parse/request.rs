@@ -70,7 +70,11 @@ pub(crate) fn parse(
         if path.len() > MAX_URI_LEN {
             return Err(Parse::UriTooLong);
         }
-        let method = Method::from_bytes(method.as_bytes()).map_err(|_| Parse::Method)?;
+        let method = match method {
+            // Most requests: skip the general lookup (which returns the same constant).
+            "GET" => Method::GET,
+            other => Method::from_bytes(other.as_bytes()).map_err(|_| Parse::Method)?,
+        };
         scratch.complete(bytes, req.headers)?;
         Ok(Some((
             head_len,
@@ -91,10 +95,11 @@ pub(crate) fn parse(
         Version::HTTP_10
     };
     let headers = spare.take().unwrap_or_default();
-    build(method, uri, version, &head, &scratch.fields, cfg, headers).map(Some)
+    build(method, uri, version, &head, &scratch.fields, cfg, headers)
 }
 
-/// Builds the request from a complete head and applies the framing rules:
+/// Builds the request from a complete head (always `Some`: the type is `parse`'s, which
+/// saves moving the request once more) and applies the framing rules:
 ///
 /// - `Transfer-Encoding` is not allowed in HTTP/1.0, and its last coding must be `chunked`;
 ///   it overrides (and removes) any `Content-Length`, and their combination stops reuse of the
@@ -110,7 +115,7 @@ fn build(
     fields: &[(Range<usize>, Range<usize>)],
     cfg: &HeadConfig,
     mut headers: HeaderMap,
-) -> Result<ParsedRequest, Parse> {
+) -> Result<Option<ParsedRequest>, Parse> {
     let is_11 = version == Version::HTTP_11;
     let mut keep_alive = is_11;
     let mut saw_close = false;
@@ -124,7 +129,9 @@ fn build(
     let mut te_trailers = false;
     let mut case_map = cfg.preserve_case.then(HeaderCaseMap::default);
 
-    headers.clear();
+    if !headers.is_empty() {
+        headers.clear();
+    }
     headers.reserve(fields.len());
     for (name_at, value_at) in fields {
         let (name, value) = field(head, name_at, value_at)?;
@@ -197,20 +204,22 @@ fn build(
 
     let mut request = Request::new(());
     *request.method_mut() = method;
-    *request.uri_mut() = uri;
+    // The placeholders replaced here own no memory (an empty `HeaderMap` never allocates, the
+    // default `Uri` is static): forgetting them skips their destructors, which is all.
+    std::mem::forget(std::mem::replace(request.uri_mut(), uri));
     *request.version_mut() = version;
-    *request.headers_mut() = headers;
+    std::mem::forget(std::mem::replace(request.headers_mut(), headers));
     if let Some(map) = case_map {
         request.extensions_mut().insert(map);
     }
-    Ok(ParsedRequest {
+    Ok(Some(ParsedRequest {
         head: request,
         body,
         expect_continue,
         keep_alive,
         wants_upgrade,
         te_trailers,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -253,6 +262,28 @@ mod tests {
             }
         }
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn methods_are_what_the_general_lookup_makes_of_them() {
+        for name in [
+            "GET",
+            "POST",
+            "HEAD",
+            "PUT",
+            "CONNECT",
+            "PURGE",
+            "get",
+            "MKCALENDAR",
+        ] {
+            let input = format!("{name} / HTTP/1.1\r\n\r\n");
+            let req = parse_all(input.as_bytes(), &cfg()).unwrap().unwrap();
+            assert_eq!(
+                req.head.method(),
+                Method::from_bytes(name.as_bytes()).unwrap()
+            );
+            assert_eq!(req.head.method().as_str(), name);
+        }
     }
 
     #[test]

@@ -84,3 +84,72 @@ fn the_shortcut_writes_what_the_general_encoder_writes() {
     }
     assert_eq!(compared, 8 * 3 * 5 * 4 * 2);
 }
+
+#[test]
+fn a_head_reused_from_the_last_response_follows_the_date_and_the_length() {
+    let cx = EncodeContext {
+        request_method: Some(&Method::GET),
+        keep_alive: true,
+        title_case: false,
+        date_header: true,
+    };
+    let at = |secs| std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    crate::proto::date::render_for_test(at(1_000_000_000));
+    let first = encoded(
+        StatusCode::OK,
+        Version::HTTP_11,
+        BodySize::Known(13),
+        &cx,
+        false,
+    );
+    let again = encoded(
+        StatusCode::OK,
+        Version::HTTP_11,
+        BodySize::Known(13),
+        &cx,
+        false,
+    );
+    assert_eq!(first, again);
+    assert!(String::from_utf8_lossy(&first.0).contains("date: Sun, 09 Sep 2001 01:46:40 GMT"));
+
+    crate::proto::date::render_for_test(at(1_000_000_001));
+    let later = encoded(
+        StatusCode::OK,
+        Version::HTTP_11,
+        BodySize::Known(13),
+        &cx,
+        false,
+    );
+    assert!(String::from_utf8_lossy(&later.0).contains("date: Sun, 09 Sep 2001 01:46:41 GMT"));
+    assert_eq!(
+        later,
+        encoded(
+            StatusCode::OK,
+            Version::HTTP_11,
+            BodySize::Known(13),
+            &cx,
+            true
+        )
+    );
+
+    let longer = encoded(
+        StatusCode::OK,
+        Version::HTTP_11,
+        BodySize::Known(14),
+        &cx,
+        false,
+    );
+    assert!(String::from_utf8_lossy(&longer.0).contains("content-length: 14\r\n"));
+    let without_date = EncodeContext {
+        date_header: false,
+        ..cx
+    };
+    let bare = encoded(
+        StatusCode::OK,
+        Version::HTTP_11,
+        BodySize::Known(14),
+        &without_date,
+        false,
+    );
+    assert!(!String::from_utf8_lossy(&bare.0).contains("date:"));
+}
