@@ -299,7 +299,11 @@ impl<I: Io, B: SendBody> Core<I, B> {
         body: B,
         mut headers: HeaderMap,
     ) {
-        headers.clear();
+        // An empty map (the common response) has nothing to clear; `clear` would still walk
+        // every index slot.
+        if !headers.is_empty() {
+            headers.clear();
+        }
         self.spare_headers = Some(headers);
         if encoder.is_complete() {
             self.writing = Writing::Done;
