@@ -67,6 +67,11 @@ fn may_have_length(method: Option<&Method>, status: StatusCode) -> bool {
 
 /// Encodes `head` into `dst` and returns how its body must be framed.
 ///
+/// In order: the status may replace the head or fix its framing ([`StatusRules`]); the status
+/// line; the application's fields in map order, where same-named framing and list fields share
+/// one line ([`Fields`]); the framing header the body needs if no field gave one; `date`; the
+/// blank line.
+///
 /// On `Err`, whatever was appended to `dst` must be discarded (the caller's
 /// `OutBuf::encode_flat` does that).
 pub(crate) fn encode(
@@ -78,202 +83,89 @@ pub(crate) fn encode(
     if let Some(encoded) = encode_bare(head, size, cx, dst) {
         return Ok(encoded);
     }
-    let method = cx.request_method;
-    let mut size = size;
-    let mut replaced_because = None;
-    let mut closes = !cx.keep_alive;
-    let mut length_fixed = false;
-
-    if head.status == StatusCode::SWITCHING_PROTOCOLS {
-        closes = true;
-    } else if method == Some(&Method::CONNECT) && head.status.is_success() {
-        // A tunnel's response never announces a body length.
-        length_fixed = true;
-        closes = true;
-    } else if head.status.is_informational() {
-        // A service answers once; an interim response would leave the request unanswered,
-        // so the peer gets a 500 and the application an error.
-        *head = ResponseHead {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            version: Version::HTTP_11,
-            headers: HeaderMap::new(),
-            extensions: Extensions::new(),
-        };
-        size = BodySize::Empty;
-        closes = true;
-        replaced_because = Some(Error::new_user(User::UnsupportedStatusCode));
-    }
-
+    let rules = StatusRules::apply(head, size, cx);
     write_status_line(head, dst);
 
-    let case_map = head.extensions.get::<HeaderCaseMap>();
-    let mut names = NameWriter::new(case_map, cx.title_case);
-    let mut state = HeaderState {
-        length_fixed,
+    let method = cx.request_method;
+    let mut fields = Fields {
+        names: NameWriter::new(head.extensions.get::<HeaderCaseMap>(), cx.title_case),
+        method,
+        size: rules.size,
+        chunk_ok: head.version != Version::HTTP_10 && may_have_body(method, head.status),
         open: Open::None,
-        framing: None,
-        wrote_date: false,
-        first_length: None,
         te_add_chunked: false,
-        closes,
+        length_fixed: rules.length_fixed,
+        framing: None,
+        first_length: None,
+        wrote_date: false,
+        closes: rules.closes,
         trailer_names: None,
     };
-
-    let chunk_ok = head.version != Version::HTTP_10 && may_have_body(method, head.status);
     let mut previous: Option<&HeaderName> = None;
     for (name, value) in head.headers.iter() {
-        let new_group = previous != Some(name);
-        if new_group {
-            state.close_line(dst);
+        if previous != Some(name) {
+            fields.close_line(dst);
         }
         previous = Some(name);
-        match *name {
-            header::CONTENT_LENGTH => {
-                if state.length_fixed && state.open != Open::ContentLength {
-                    return Err(Error::new_user(User::UnexpectedHeader));
-                }
-                match size {
-                    BodySize::Known(n) => {
-                        if state.open == Open::ContentLength {
-                            continue;
-                        }
-                        let declared = parse_content_length(value.as_bytes());
-                        if method != Some(&Method::HEAD) && declared != Some(n) {
-                            // The body and the header disagree: either the peer waits for
-                            // bytes that never come, or reads body bytes as the next message.
-                            return Err(Error::new_user(User::UnexpectedHeader));
-                        }
-                        state.open_content_length(&mut names, dst, name, value, n);
-                    }
-                    BodySize::Unknown => {
-                        let n = parse_content_length(value.as_bytes())
-                            .ok_or_else(|| Error::new_user(User::UnexpectedHeader))?;
-                        if state.open == Open::ContentLength {
-                            if state.first_length != Some(n) {
-                                return Err(Error::new_user(User::UnexpectedHeader));
-                            }
-                            continue;
-                        }
-                        state.first_length = Some(n);
-                        state.open_content_length(&mut names, dst, name, value, n);
-                    }
-                    BodySize::Empty => {
-                        if method != Some(&Method::HEAD) {
-                            // No body: the implicit `content-length: 0` below says so.
-                            continue;
-                        }
-                        // A HEAD response may describe the body a GET would get.
-                        state.length_fixed = true;
-                        write_plain(&mut names, dst, name, value);
-                    }
-                }
-            }
-            header::TRANSFER_ENCODING => {
-                if state.length_fixed && state.open != Open::TransferEncoding {
-                    return Err(Error::new_user(User::UnexpectedHeader));
-                }
-                if !chunk_ok {
-                    continue;
-                }
-                state.length_fixed = true;
-                let needs_chunked = !ends_with_chunked(value);
-                if state.open == Open::TransferEncoding {
-                    dst.extend_from_slice(b", ");
-                } else {
-                    state.framing = Some(BodyEncoder::Chunked {
-                        trailer_names: None,
-                    });
-                    names.write(dst, name);
-                    dst.extend_from_slice(b": ");
-                }
-                dst.extend_from_slice(value.as_bytes());
-                state.open = Open::TransferEncoding;
-                state.te_add_chunked = needs_chunked;
-            }
-            header::CONNECTION => {
-                if says_close(value) {
-                    state.closes = true;
-                }
-                state.append_to_line(&mut names, dst, name, value, Open::Connection);
-            }
-            header::TRAILER => {
-                if !chunk_ok {
-                    continue;
-                }
-                state.append_to_line(&mut names, dst, name, value, Open::Trailer);
-                if let Ok(list) = value.to_str() {
-                    let announced = state.trailer_names.get_or_insert_with(Vec::new);
-                    announced
-                        .extend(list.split(',').filter_map(|item| {
-                            HeaderName::from_bytes(item.trim().as_bytes()).ok()
-                        }));
-                }
-            }
-            header::DATE => {
-                state.wrote_date = true;
-                write_plain(&mut names, dst, name, value);
-            }
-            _ => write_plain(&mut names, dst, name, value),
-        }
+        fields.write(dst, name, value)?;
     }
-    state.close_line(dst);
+    fields.close_line(dst);
+    let body = fields.finish_framing(dst, head.status);
 
-    let mut framing = match state.framing.take() {
-        Some(framing) if state.length_fixed => framing,
-        _ if state.length_fixed => BodyEncoder::Length(0),
-        _ => match size {
-            BodySize::Unknown if chunk_ok => {
-                names.write(dst, &header::TRANSFER_ENCODING);
-                dst.extend_from_slice(b": chunked\r\n");
-                BodyEncoder::Chunked {
-                    trailer_names: None,
-                }
-            }
-            BodySize::Unknown => BodyEncoder::UntilClose,
-            BodySize::Empty | BodySize::Known(0) => {
-                if may_have_length(method, head.status) && method != Some(&Method::HEAD) {
-                    names.write(dst, &header::CONTENT_LENGTH);
-                    dst.extend_from_slice(b": 0\r\n");
-                }
-                BodyEncoder::Length(0)
-            }
-            BodySize::Known(n) => {
-                if may_have_length(method, head.status) {
-                    names.write(dst, &header::CONTENT_LENGTH);
-                    dst.extend_from_slice(b": ");
-                    dst.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-                    dst.extend_from_slice(b"\r\n");
-                    BodyEncoder::Length(n)
-                } else {
-                    BodyEncoder::Length(0)
-                }
-            }
-        },
-    };
-
-    if !may_have_body(method, head.status) {
-        framing = BodyEncoder::Length(0);
-    }
-
-    if !state.wrote_date && cx.date_header {
-        names.write(dst, &header::DATE);
+    if !fields.wrote_date && cx.date_header {
+        fields.names.write(dst, &header::DATE);
         dst.extend_from_slice(b": ");
         date::append_to(dst);
         dst.extend_from_slice(b"\r\n");
     }
     dst.extend_from_slice(b"\r\n");
 
-    if let (BodyEncoder::Chunked { trailer_names }, Some(announced)) =
-        (&mut framing, state.trailer_names.take())
-    {
-        *trailer_names = Some(announced);
-    }
-
     Ok(Encoded {
-        body: framing,
-        closes: state.closes,
-        replaced_because,
+        body,
+        closes: fields.closes,
+        replaced_because: rules.replaced_because,
     })
+}
+
+/// What the status decides before any field is looked at.
+struct StatusRules {
+    size: BodySize,
+    closes: bool,
+    /// No framing header may be added: the response has none by definition.
+    length_fixed: bool,
+    replaced_because: Option<Error>,
+}
+
+impl StatusRules {
+    /// A `101` closes this HTTP/1 connection (the upgrade takes it over); a successful
+    /// `CONNECT` answer opens a tunnel, which has no body length; an interim status cannot be
+    /// a service's answer, so the head becomes a `500` and the application gets an error.
+    fn apply(head: &mut ResponseHead, size: BodySize, cx: &EncodeContext<'_>) -> StatusRules {
+        let mut rules = StatusRules {
+            size,
+            closes: !cx.keep_alive,
+            length_fixed: false,
+            replaced_because: None,
+        };
+        if head.status == StatusCode::SWITCHING_PROTOCOLS {
+            rules.closes = true;
+        } else if cx.request_method == Some(&Method::CONNECT) && head.status.is_success() {
+            rules.length_fixed = true;
+            rules.closes = true;
+        } else if head.status.is_informational() {
+            // A service answers once; an interim response would leave the request unanswered.
+            *head = ResponseHead {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                version: Version::HTTP_11,
+                headers: HeaderMap::new(),
+                extensions: Extensions::new(),
+            };
+            rules.size = BodySize::Empty;
+            rules.closes = true;
+            rules.replaced_because = Some(Error::new_user(User::UnsupportedStatusCode));
+        }
+        rules
+    }
 }
 
 /// The longest head [`encode_bare`] writes: a status line with the longest reason phrase,
@@ -469,32 +361,206 @@ enum Open {
     Trailer,
 }
 
-struct HeaderState {
-    /// A `content-length` or `transfer-encoding` was written (or must not be).
-    length_fixed: bool,
+/// The walk over a head's fields: what is written so far and what the fields decided about
+/// the body's framing and the connection.
+struct Fields<'a> {
+    names: NameWriter<'a>,
+    method: Option<&'a Method>,
+    size: BodySize,
+    /// The response may be chunked (HTTP/1.1 and a status and method that allow a body).
+    chunk_ok: bool,
+    /// The line still open for more values of the same field.
     open: Open,
-    framing: Option<BodyEncoder>,
-    wrote_date: bool,
-    first_length: Option<u64>,
     /// The last transfer coding written is not `chunked`, so the line must end with it.
     te_add_chunked: bool,
+    /// A `content-length` or `transfer-encoding` was written (or must not be).
+    length_fixed: bool,
+    framing: Option<BodyEncoder>,
+    /// The first `content-length` of a body whose size is unknown: later ones must agree.
+    first_length: Option<u64>,
+    wrote_date: bool,
     closes: bool,
     trailer_names: Option<Vec<HeaderName>>,
 }
 
-impl HeaderState {
+impl Fields<'_> {
+    /// Writes one field, or leaves it out where the response's framing rules say so.
+    fn write(
+        &mut self,
+        dst: &mut BytesMut,
+        name: &HeaderName,
+        value: &HeaderValue,
+    ) -> Result<(), Error> {
+        match *name {
+            header::CONTENT_LENGTH => return self.content_length(dst, name, value),
+            header::TRANSFER_ENCODING => return self.transfer_encoding(dst, name, value),
+            header::CONNECTION => {
+                if says_close(value) {
+                    self.closes = true;
+                }
+                self.append_to_line(dst, name, value, Open::Connection);
+            }
+            header::TRAILER => self.trailer(dst, name, value),
+            header::DATE => {
+                self.wrote_date = true;
+                write_plain(&mut self.names, dst, name, value);
+            }
+            _ => write_plain(&mut self.names, dst, name, value),
+        }
+        Ok(())
+    }
+
+    /// A `content-length` must agree with the body: the one this crate measured, or, for a
+    /// body of unknown size, the first one given. A response without a body drops it, except
+    /// for `HEAD`, whose answer may describe the body a `GET` would get.
+    fn content_length(
+        &mut self,
+        dst: &mut BytesMut,
+        name: &HeaderName,
+        value: &HeaderValue,
+    ) -> Result<(), Error> {
+        if self.length_fixed && self.open != Open::ContentLength {
+            return Err(Error::new_user(User::UnexpectedHeader));
+        }
+        match self.size {
+            BodySize::Known(n) => {
+                if self.open == Open::ContentLength {
+                    return Ok(());
+                }
+                let declared = parse_content_length(value.as_bytes());
+                if self.method != Some(&Method::HEAD) && declared != Some(n) {
+                    // The body and the header disagree: either the peer waits for bytes that
+                    // never come, or reads body bytes as the next message.
+                    return Err(Error::new_user(User::UnexpectedHeader));
+                }
+                self.open_content_length(dst, name, value, n);
+            }
+            BodySize::Unknown => {
+                let n = parse_content_length(value.as_bytes())
+                    .ok_or_else(|| Error::new_user(User::UnexpectedHeader))?;
+                if self.open == Open::ContentLength {
+                    return if self.first_length == Some(n) {
+                        Ok(())
+                    } else {
+                        Err(Error::new_user(User::UnexpectedHeader))
+                    };
+                }
+                self.first_length = Some(n);
+                self.open_content_length(dst, name, value, n);
+            }
+            BodySize::Empty if self.method != Some(&Method::HEAD) => {
+                // No body: the implicit `content-length: 0` says so.
+            }
+            BodySize::Empty => {
+                self.length_fixed = true;
+                write_plain(&mut self.names, dst, name, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Same-named `transfer-encoding` fields are joined on one line, which ends in `chunked`
+    /// (added if the last coding is another); left out where the response cannot be chunked.
+    fn transfer_encoding(
+        &mut self,
+        dst: &mut BytesMut,
+        name: &HeaderName,
+        value: &HeaderValue,
+    ) -> Result<(), Error> {
+        if self.length_fixed && self.open != Open::TransferEncoding {
+            return Err(Error::new_user(User::UnexpectedHeader));
+        }
+        if !self.chunk_ok {
+            return Ok(());
+        }
+        self.length_fixed = true;
+        if self.open == Open::TransferEncoding {
+            dst.extend_from_slice(b", ");
+        } else {
+            self.framing = Some(BodyEncoder::Chunked {
+                trailer_names: None,
+            });
+            self.names.write(dst, name);
+            dst.extend_from_slice(b": ");
+        }
+        dst.extend_from_slice(value.as_bytes());
+        self.open = Open::TransferEncoding;
+        self.te_add_chunked = !ends_with_chunked(value);
+        Ok(())
+    }
+
+    /// `trailer` announces the fields a chunked body may end with; the names are kept for the
+    /// body encoder. Left out where the response cannot be chunked.
+    fn trailer(&mut self, dst: &mut BytesMut, name: &HeaderName, value: &HeaderValue) {
+        if !self.chunk_ok {
+            return;
+        }
+        self.append_to_line(dst, name, value, Open::Trailer);
+        if let Ok(list) = value.to_str() {
+            let announced = self.trailer_names.get_or_insert_with(Vec::new);
+            announced.extend(
+                list.split(',')
+                    .filter_map(|item| HeaderName::from_bytes(item.trim().as_bytes()).ok()),
+            );
+        }
+    }
+
+    /// The body's framing once every field is written: the one a field gave, or the header
+    /// this crate adds for the body's size (none where the status or method forbids a
+    /// length); no body at all where the status or method forbids one.
+    fn finish_framing(&mut self, dst: &mut BytesMut, status: StatusCode) -> BodyEncoder {
+        let method = self.method;
+        let mut framing = match self.framing.take() {
+            Some(framing) if self.length_fixed => framing,
+            _ if self.length_fixed => BodyEncoder::Length(0),
+            _ => match self.size {
+                BodySize::Unknown if self.chunk_ok => {
+                    self.names.write(dst, &header::TRANSFER_ENCODING);
+                    dst.extend_from_slice(b": chunked\r\n");
+                    BodyEncoder::Chunked {
+                        trailer_names: None,
+                    }
+                }
+                BodySize::Unknown => BodyEncoder::UntilClose,
+                BodySize::Empty | BodySize::Known(0) => {
+                    if may_have_length(method, status) && method != Some(&Method::HEAD) {
+                        self.names.write(dst, &header::CONTENT_LENGTH);
+                        dst.extend_from_slice(b": 0\r\n");
+                    }
+                    BodyEncoder::Length(0)
+                }
+                BodySize::Known(n) if may_have_length(method, status) => {
+                    self.names.write(dst, &header::CONTENT_LENGTH);
+                    dst.extend_from_slice(b": ");
+                    dst.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                    dst.extend_from_slice(b"\r\n");
+                    BodyEncoder::Length(n)
+                }
+                BodySize::Known(_) => BodyEncoder::Length(0),
+            },
+        };
+        if !may_have_body(method, status) {
+            framing = BodyEncoder::Length(0);
+        }
+        if let (BodyEncoder::Chunked { trailer_names }, Some(announced)) =
+            (&mut framing, self.trailer_names.take())
+        {
+            *trailer_names = Some(announced);
+        }
+        framing
+    }
+
     /// Starts the `content-length` line with its first value, which frames the body as `n`
     /// bytes.
     fn open_content_length(
         &mut self,
-        names: &mut NameWriter<'_>,
         dst: &mut BytesMut,
         name: &HeaderName,
         value: &HeaderValue,
         n: u64,
     ) {
         self.framing = Some(BodyEncoder::Length(n));
-        names.write(dst, name);
+        self.names.write(dst, name);
         dst.extend_from_slice(b": ");
         dst.extend_from_slice(value.as_bytes());
         self.length_fixed = true;
@@ -503,7 +569,6 @@ impl HeaderState {
 
     fn append_to_line(
         &mut self,
-        names: &mut NameWriter<'_>,
         dst: &mut BytesMut,
         name: &HeaderName,
         value: &HeaderValue,
@@ -512,7 +577,7 @@ impl HeaderState {
         if self.open == line {
             dst.extend_from_slice(b", ");
         } else {
-            names.write(dst, name);
+            self.names.write(dst, name);
             dst.extend_from_slice(b": ");
             self.open = line;
         }
