@@ -85,21 +85,7 @@ pub(crate) fn parse(
             scratch.incomplete(buf, cfg, true)?;
             return Ok(None);
         }
-        Some(StatusLine::Http09) => {
-            // A `200` without headers: framed like any other response to the request's
-            // method, so it carries no body after a HEAD and opens a tunnel after a CONNECT.
-            let mut head = http::Response::new(());
-            *head.version_mut() = Version::HTTP_09;
-            // (A 200 is never interim, so the fallback is never taken.)
-            let (body, upgrade) =
-                response_framing(&head, request_method)?.unwrap_or((Framing::UntilClose, false));
-            return Ok(Some(ParsedResponse::Final(FinalResponse {
-                head,
-                body,
-                keep_alive: false,
-                upgrade,
-            })));
-        }
+        Some(StatusLine::Http09) => return http09_response(request_method).map(Some),
         Some(StatusLine::Http1 {
             head_len,
             status,
@@ -123,38 +109,9 @@ pub(crate) fn parse(
 
     let mut headers = spare.take().unwrap_or_default();
     headers.clear();
-    headers.reserve(scratch.fields.len());
-    let mut case_map = cfg.preserve_case.then(HeaderCaseMap::default);
-    let mut keep_alive = version == Version::HTTP_11;
-    let mut saw_close = false;
-    for (name_at, value_at) in &scratch.fields {
-        let (name, value) = if unfold && head[value_at.clone()].contains(&b'\n') {
-            // A folded value holds line breaks, which no `HeaderValue` may: unfold it first.
-            let name = HeaderName::from_bytes(&head[name_at.clone()])
-                .map_err(|_| Parse::Header(crate::error::Header::Token))?;
-            (name, unfold_value(&head[value_at.clone()])?)
-        } else {
-            field(&head, name_at, value_at)?
-        };
-        if name == header::CONNECTION {
-            if saw_close || says_close(&value) {
-                saw_close = true;
-                keep_alive = false;
-            } else if !keep_alive {
-                keep_alive = says_keep_alive(&value);
-            }
-        }
-        if let Some(map) = &mut case_map {
-            map.append(&name, head.slice(name_at.clone()));
-        }
-        headers.append(name, value);
-    }
-    // With both framing headers, `transfer-encoding` decides the body's length; a
-    // `content-length` left in the map would tell the application a length the body does
-    // not have.
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        headers.remove(header::CONTENT_LENGTH);
-    }
+    let fields = read_fields(&head, scratch, unfold, cfg.preserve_case, &mut headers)?;
+    let keep_alive = fields.keep_alive(version);
+    let case_map = fields.case_map;
 
     let mut response = http::Response::new(());
     *response.status_mut() = status;
@@ -179,6 +136,85 @@ pub(crate) fn parse(
         keep_alive: keep_alive && !upgrade,
         upgrade,
     })))
+}
+
+/// The answer to a request that got an HTTP/0.9 response (allowed by the builder): a `200`
+/// without headers, framed like any other response to the request's method, so it carries no
+/// body after a HEAD and opens a tunnel after a CONNECT.
+fn http09_response(request_method: Option<&Method>) -> Result<ParsedResponse, Parse> {
+    let mut head = http::Response::new(());
+    *head.version_mut() = Version::HTTP_09;
+    // (A 200 is never interim, so the fallback is never taken.)
+    let (body, upgrade) =
+        response_framing(&head, request_method)?.unwrap_or((Framing::UntilClose, false));
+    Ok(ParsedResponse::Final(FinalResponse {
+        head,
+        body,
+        keep_alive: false,
+        upgrade,
+    }))
+}
+
+/// What a response's fields say beyond the map itself.
+struct FieldFacts {
+    case_map: Option<HeaderCaseMap>,
+    /// Some `connection` field says `close` (which no later `keep-alive` undoes).
+    saw_close: bool,
+    /// Some `connection` field says `keep-alive` before any says `close`.
+    saw_keep_alive: bool,
+}
+
+impl FieldFacts {
+    /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes it unless told
+    /// to keep it.
+    fn keep_alive(&self, version: Version) -> bool {
+        !self.saw_close && (version == Version::HTTP_11 || self.saw_keep_alive)
+    }
+}
+
+/// Fills `headers` with the fields `scratch` located in `head` (unfolding obsolete line
+/// folding where the parser allows it), recording spellings when `preserve_case`.
+fn read_fields(
+    head: &Bytes,
+    scratch: &HeadScratch,
+    unfold: bool,
+    preserve_case: bool,
+    headers: &mut HeaderMap,
+) -> Result<FieldFacts, Parse> {
+    headers.reserve(scratch.fields.len());
+    let mut facts = FieldFacts {
+        case_map: preserve_case.then(HeaderCaseMap::default),
+        saw_close: false,
+        saw_keep_alive: false,
+    };
+    for (name_at, value_at) in &scratch.fields {
+        let (name, value) = if unfold && head[value_at.clone()].contains(&b'\n') {
+            // A folded value holds line breaks, which no `HeaderValue` may: unfold it first.
+            let name = HeaderName::from_bytes(&head[name_at.clone()])
+                .map_err(|_| Parse::Header(crate::error::Header::Token))?;
+            (name, unfold_value(&head[value_at.clone()])?)
+        } else {
+            field(head, name_at, value_at)?
+        };
+        if name == header::CONNECTION {
+            if facts.saw_close || says_close(&value) {
+                facts.saw_close = true;
+            } else if !facts.saw_keep_alive {
+                facts.saw_keep_alive = says_keep_alive(&value);
+            }
+        }
+        if let Some(map) = &mut facts.case_map {
+            map.append(&name, head.slice(name_at.clone()));
+        }
+        headers.append(name, value);
+    }
+    // With both framing headers, `transfer-encoding` decides the body's length; a
+    // `content-length` left in the map would tell the application a length the body does
+    // not have.
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        headers.remove(header::CONTENT_LENGTH);
+    }
+    Ok(facts)
 }
 
 enum StatusLine {
