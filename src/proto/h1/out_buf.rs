@@ -34,6 +34,12 @@ pub(crate) enum WriteMode {
     Queue,
 }
 
+/// The bytes a connection encoded and still owes its transport, in encoding order.
+///
+/// Owns: heads and chunk framing (copied into `staging`) and body data (copied, or queued as
+/// the application's buffers in [`WriteMode::Queue`]). Guarantees: `owed` is exactly the sum
+/// of what is held; a write removes only what the IO reported accepted, and an IO reporting
+/// more than it was offered is an error rather than a lost count.
 pub(crate) struct OutBuf<B> {
     /// Bytes already ordered before `staging`, oldest first.
     segments: VecDeque<Segment<B>>,

@@ -68,6 +68,12 @@ pub(crate) enum BodyPiece {
     End { trailers: Option<HeaderMap> },
 }
 
+/// One connection's IO object, its read buffer and its output buffer.
+///
+/// Owns: every read, write, flush and shutdown of the IO, and giving the IO away. Guarantees:
+/// nothing is written except what the output buffer holds, in order; the IO is shut down or
+/// handed over cleanly only with a [`Drained`] proof; one read asks for at most `max_read`
+/// bytes.
 pub(crate) struct Transport<I, B> {
     io: I,
     read_buf: BytesMut,
