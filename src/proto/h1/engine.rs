@@ -242,7 +242,8 @@ pub(crate) struct Core<I, B: Body> {
     /// is not shut down, as upstream leaves it when an error ends its dispatch loop.
     pub(super) failed_unanswered: bool,
     pub(super) scratch: HeadScratch,
-    /// The header map of the last outgoing head, emptied, for the next parsed one.
+    /// The header map of the last outgoing head, for the next parsed one. Always empty: this is
+    /// the one place that keeps a map, and it empties it first, so the parsers do not.
     pub(super) spare_headers: Option<HeaderMap>,
 }
 

@@ -37,7 +37,8 @@ pub(crate) struct ParsedRequest {
 /// Parses the head at the front of `buf`.
 ///
 /// `Ok(None)` means the head is incomplete and more bytes may complete it. A complete head's
-/// header map is `spare` (cleared) when one is offered, which saves an allocation per request.
+/// header map is `spare` when one is offered, which saves an allocation per request; `spare`
+/// must be empty (the engine empties a map before it keeps one).
 pub(crate) fn parse(
     buf: &mut BytesMut,
     cfg: &HeadConfig,
@@ -129,9 +130,10 @@ fn build(
     let mut te_trailers = false;
     let mut case_map = cfg.preserve_case.then(HeaderCaseMap::default);
 
-    if !headers.is_empty() {
-        headers.clear();
-    }
+    debug_assert!(
+        headers.is_empty(),
+        "a spare header map is handed over empty"
+    );
     headers.reserve(fields.len());
     for (name_at, value_at) in fields {
         let (name, value) = field(head, name_at, value_at)?;

@@ -34,7 +34,8 @@ pub(crate) struct FinalResponse {
     pub(crate) upgrade: bool,
 }
 
-/// Parses the response head at the front of `buf`; `Ok(None)` when incomplete.
+/// Parses the response head at the front of `buf`; `Ok(None)` when incomplete. `spare`, an
+/// empty map, becomes the response's header map when offered.
 ///
 /// `request_method` decides which responses carry no body (HEAD) or open a tunnel
 /// (CONNECT). With `http09`, a response that does not start with a status line is taken as an
@@ -108,7 +109,10 @@ pub(crate) fn parse(
         .obsolete_multiline_headers_in_responses_are_allowed();
 
     let mut headers = spare.take().unwrap_or_default();
-    headers.clear();
+    debug_assert!(
+        headers.is_empty(),
+        "a spare header map is handed over empty"
+    );
     let fields = read_fields(&head, scratch, unfold, cfg.preserve_case, &mut headers)?;
     let keep_alive = fields.keep_alive(version);
     let case_map = fields.case_map;
